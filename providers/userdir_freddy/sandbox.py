@@ -1,0 +1,283 @@
+"""An emulator of the Freddy (Aitronos) user API, built from providers.md.
+
+Same paths, auth headers, paging and error envelope as the documented API; a
+seeded data set (250 users by default) with unicode names, mixed-case emails,
+null fields and inactive, pending and soft-deleted members. Not the real
+service: responses carry ``x-userdir-sandbox: freddy``.
+
+    >>> sandbox = FreddySandbox()
+    >>> provider = userdir.load_provider("freddy", api_key=SANDBOX_API_KEY,
+    ...                                  transport=sandbox.transport())
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from datetime import timedelta
+from typing import Any, Literal
+from urllib.parse import unquote
+
+import httpx
+
+from userdir.testing.people import EPOCH, people, vary_case
+from userdir.testing.sandbox import Sandbox, json_response
+
+__all__ = ["SANDBOX_API_KEY", "SANDBOX_ORGANIZATION_ID", "FreddySandbox"]
+
+#: The sandbox's key: shaped like a real one (ak_ + 39 characters), worthless anywhere else.
+SANDBOX_API_KEY = "ak_sandbox" + "0" * 32
+SANDBOX_ORGANIZATION_ID = "org_sandbox01"
+MAX_TAKE = 100
+
+_ROLES = {
+    "owner": {"id": "role_owner", "name": "Owner"},
+    "admin": {"id": "role_admin", "name": "Admin"},
+    "member": {"id": "role_member", "name": "Member"},
+}
+_STATUSES = {
+    "active": {"id": "status_active", "name": "Active", "selectable_in_ui": True},
+    "inactive": {"id": "status_inactive", "name": "Inactive", "selectable_in_ui": True},
+    "pending": {"id": "status_pending", "name": "Pending", "selectable_in_ui": False},
+}
+_SORT_FIELDS = {"full_name", "email", "role", "status", "created_at", "last_modified_at"}
+
+
+def _stamp(value: Any) -> str:
+    return str(value.isoformat().replace("+00:00", "Z"))
+
+
+class FreddySandbox(Sandbox):
+    """Freddy's user endpoints, in memory.
+
+    ``search_shape`` picks which documented member-search answer to give:
+    ``"users"`` (``{users, total_users_count, skip, take}``, nested role/status)
+    or ``"members"`` (``{members, total, skip, limit}``, flat role/status).
+    ``users`` replaces the seeded user records (``members`` are derived from them).
+    """
+
+    provider = "freddy"
+
+    def __init__(
+        self,
+        *,
+        count: int = 250,
+        seed: int = 1,
+        api_key: str = SANDBOX_API_KEY,
+        organization_id: str = SANDBOX_ORGANIZATION_ID,
+        search_shape: Literal["users", "members"] = "users",
+        users: list[dict[str, Any]] | None = None,
+        latency: float = 0.0,
+    ) -> None:
+        super().__init__(latency=latency)
+        self.api_key = api_key
+        self.organization_id = organization_id
+        self.search_shape = search_shape
+        self.users: list[dict[str, Any]] = users if users is not None else _seed_users(count, seed)
+        self.members: list[dict[str, Any]] = _seed_members(self.users, organization_id, seed)
+        self._trace = itertools.count(1)
+
+    # -- protocol ---------------------------------------------------------------------
+
+    def error(self, status: int, message: str, *, code: str | None = None) -> httpx.Response:
+        kinds = {401: "authentication_error", 403: "authorization_error", 404: "not_found_error",
+                 422: "validation_error", 429: "rate_limit_error"}
+        trace_id = f"req_sandbox{next(self._trace):06d}"
+        body = {
+            "success": False,
+            "error": {
+                "code": code or {401: "AUTHENTICATION_REQUIRED", 403: "INSUFFICIENT_PERMISSIONS",
+                                 404: "RESOURCE_NOT_FOUND", 422: "VALIDATION_ERROR",
+                                 429: "RATE_LIMIT_EXCEEDED"}.get(status, "INTERNAL_ERROR"),
+                "message": message,
+                "system_message": message,
+                "type": kinds.get(status, "server_error"),
+                "status": status,
+                "trace_id": trace_id,
+                "timestamp": _stamp(EPOCH),
+                "details": {},
+            },
+        }
+        return json_response(status, body, headers={"x-request-id": trace_id})
+
+    def authenticate(self, request: httpx.Request) -> httpx.Response | None:
+        key = request.headers.get("x-api-key")
+        bearer = request.headers.get("authorization", "")
+        if key is None and bearer.lower().startswith("bearer "):
+            key = bearer[7:]
+        if not key:
+            return self.error(401, "Authentication required. Please provide a valid API key.")
+        if key != self.api_key:
+            return self.error(401, "The API key is invalid.", code="INVALID_API_KEY")
+        return None
+
+    def route(self, request: httpx.Request) -> httpx.Response:
+        parts = [unquote(part) for part in request.url.raw_path.split(b"?")[0].decode().split("/")[1:]]
+        method = request.method
+        if parts[:2] == ["v1", "user"] and method == "GET":
+            return self._user_routes(request, parts[2:])
+        if parts[:2] == ["v1", "organizations"] and len(parts) >= 4 and parts[3] == "users":
+            if parts[2] != self.organization_id:
+                return self.error(403, "No access to this organization.",
+                                  code="ORGANIZATION_ACCESS_DENIED")
+            return self._org_routes(request, parts[4:])
+        if parts[:2] == ["v1", "organizations"] and len(parts) == 4 and method == "GET":
+            if parts[3] == "roles":
+                return json_response(200, list(_ROLES.values()))
+            if parts[3] == "statuses":
+                return json_response(200, list(_STATUSES.values()))
+        return self.error(404, f"No route for {method} {request.url.path}", code="NOT_FOUND")
+
+    # -- /v1/user ---------------------------------------------------------------------
+
+    def _user_routes(self, request: httpx.Request, rest: list[str]) -> httpx.Response:
+        if not rest or rest == [""]:
+            return self._list_users(request)
+        if rest[0] in ("me", "profile"):
+            return json_response(200, self.users[0])
+        if rest[0] == "current":
+            me = self.users[0]
+            return json_response(200, {k: me[k] for k in ("id", "email", "username", "full_name")})
+        if rest[0] == "devices":
+            return json_response(200, [{"device_id": "dev_sandbox1", "device_name": "Sandbox",
+                                        "platform": "web", "location": "Zurich, CH",
+                                        "last_used_at": _stamp(EPOCH)}])
+        if rest[0] == "welcomedetails":
+            return json_response(200, {"name": "Sandbox Org", "logo": None,
+                                       "email": "admin@example.com"})
+        if rest[0] == "email" and len(rest) == 2:
+            wanted = rest[1].lower()
+            for user in self.users:
+                if str(user.get("email", "")).lower() == wanted:
+                    return json_response(200, user)
+            return self.error(404, "User not found.", code="USER_NOT_FOUND")
+        if len(rest) == 1:
+            for user in self.users:
+                if user.get("id") == rest[0]:
+                    return json_response(200, user)
+            return self.error(404, "User not found.", code="USER_NOT_FOUND")
+        return self.error(404, f"No route for GET {request.url.path}", code="NOT_FOUND")
+
+    def _list_users(self, request: httpx.Request) -> httpx.Response:
+        try:
+            skip = int(request.url.params.get("skip", 0))
+            limit = int(request.url.params.get("limit", 100))
+        except ValueError:
+            return self.error(422, "skip and limit must be integers.")
+        if skip < 0 or limit < 1:
+            return self.error(422, "skip must be >= 0 and limit >= 1.")
+        active_only = request.url.params.get("active_only", "false").lower() == "true"
+        users = [u for u in self.users if u.get("is_active") or not active_only]
+        return json_response(200, users[skip : skip + limit])
+
+    # -- /v1/organizations/{org}/users --------------------------------------------------
+
+    def _org_routes(self, request: httpx.Request, rest: list[str]) -> httpx.Response:
+        if request.method == "POST" and not rest:
+            return self._search_members(request)
+        if request.method == "POST" and rest == ["ids"]:
+            return json_response(200, [m["user_id"] for m in self.members if not m["_deleted"]])
+        if request.method == "GET" and len(rest) == 1:
+            for member in self.members:
+                if rest[0] in (member["id"], member["user_id"]):
+                    return json_response(200, self._member_view(member, nested=True))
+            return self.error(404, "Member not found.", code="MEMBER_NOT_FOUND")
+        return self.error(404, f"No route for {request.method} {request.url.path}", code="NOT_FOUND")
+
+    def _search_members(self, request: httpx.Request) -> httpx.Response:
+        try:
+            body = json.loads(request.content or b"{}")
+        except ValueError:
+            return self.error(422, "Body must be JSON.")
+        skip, take = body.get("skip", 0), body.get("take", 10)
+        if not isinstance(skip, int) or not isinstance(take, int) or skip < 0 or not 1 <= take <= MAX_TAKE:
+            return self.error(422, f"skip must be >= 0 and take between 1 and {MAX_TAKE}.")
+        sort_field = body.get("sort_field", "created_at")
+        if sort_field not in _SORT_FIELDS:
+            return self.error(422, f"sort_field must be one of {sorted(_SORT_FIELDS)}.")
+        members = [m for m in self.members if body.get("include_deleted") or not m["_deleted"]]
+        if body.get("role_id"):
+            members = [m for m in members if body["role_id"] in (m["role"]["id"], m["role"]["name"])]
+        if body.get("status_id"):
+            members = [m for m in members if body["status_id"] in (m["status"]["id"], m["status"]["name"])]
+        if body.get("search_term"):
+            term = str(body["search_term"]).lower()
+            members = [m for m in members if any(term in str(m.get(f) or "").lower()
+                                                 for f in ("full_name", "email", "username"))]
+        key = {"role": lambda m: m["role"]["name"], "status": lambda m: m["status"]["name"]}.get(
+            sort_field, lambda m: str(m.get(sort_field) or ""))
+        # Ties broken by membership id, as a database ORDER BY ..., id would.
+        members.sort(key=lambda m: (key(m), m["id"]), reverse=body.get("sort_direction", "desc") == "desc")
+        window = [self._member_view(m, nested=self.search_shape == "users") for m in members[skip : skip + take]]
+        if self.search_shape == "users":
+            answer = {"users": window, "total_users_count": len(members), "skip": skip, "take": take}
+        else:
+            answer = {"members": window, "total": len(members), "skip": skip, "limit": take}
+        return json_response(200, answer)
+
+    def _member_view(self, member: dict[str, Any], *, nested: bool) -> dict[str, Any]:
+        view = {k: v for k, v in member.items() if not k.startswith("_")}
+        if not nested:
+            role, status = view.pop("role"), view.pop("status")
+            view.update(role_id=role["id"], role_name=role["name"],
+                        status_id=status["id"], status_name=status["name"])
+        return view
+
+
+def _seed_users(count: int, seed: int) -> list[dict[str, Any]]:
+    """Freddy holds people 0..count-1 of the shared pool."""
+    rng = random.Random(seed)
+    users = []
+    for person in people(max(count, 400))[:count]:
+        user_id = "usr_" + "".join(rng.choice("0123456789abcdef") for _ in range(16))
+        sparse = person.index % 11 == 7  # a profile nobody filled in
+        created = person.joined
+        users.append({
+            "id": user_id,
+            "email": vary_case(person.email, rng),
+            "username": None if sparse else person.username,
+            "full_name": None if sparse else f"{person.first_name} {person.last_name}",
+            "first_name": person.first_name,
+            "last_name": None if sparse else person.last_name,
+            "birthday": None,
+            "profile_image": None if sparse else f"https://cdn.example.com/profiles/{user_id}.jpg",
+            "timezone": person.timezone,
+            "country_id": None,
+            "post_code": None,
+            "gender": None,
+            "is_active": person.index % 9 != 4,  # about one in nine has left
+            "last_verified": _stamp(created + timedelta(hours=2)),
+            "last_login": None if sparse else _stamp(EPOCH - timedelta(days=person.index % 60)),
+            "created_at": _stamp(created),
+            "updated_at": _stamp(created + timedelta(days=person.index % 90)),
+            "current_organization_id": SANDBOX_ORGANIZATION_ID,
+            "global_role_id": "role_owner" if person.index == 0 else
+                              "role_admin" if person.is_admin else "role_member",
+        })
+    return users
+
+
+def _seed_members(users: list[dict[str, Any]], organization_id: str, seed: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed + 1)
+    members = []
+    for index, user in enumerate(users):
+        role = {"role_owner": "owner", "role_admin": "admin"}.get(str(user.get("global_role_id")), "member")
+        status = "active" if user.get("is_active") else "inactive"
+        if index % 17 == 9:
+            status = "pending"
+        members.append({
+            "id": "orgusr_" + "".join(rng.choice("0123456789abcdef") for _ in range(12)),
+            "user_id": user.get("id"),
+            "organization_id": organization_id,
+            "full_name": user.get("full_name"),
+            "email": user.get("email"),
+            "username": user.get("username"),
+            "role": dict(_ROLES[role]),
+            "status": dict(_STATUSES[status]),
+            "joined_at": user.get("created_at"),
+            "created_at": user.get("created_at"),
+            "last_modified_at": user.get("updated_at"),
+            "_deleted": index % 41 == 13,  # soft-deleted: only with include_deleted
+        })
+    return members

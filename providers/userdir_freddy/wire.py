@@ -1,0 +1,148 @@
+"""Freddy (Aitronos) JSON, as their API documents it. Unknown fields are kept.
+
+Sources: providers.md and the seed pages (User object, Get User By Id, the user
+guide). Where two doc pages disagree (member search responses, member role and
+status shapes), both forms are accepted.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+
+__all__ = [
+    "FreddyError",
+    "FreddyErrorEnvelope",
+    "FreddyMember",
+    "FreddyMemberPage",
+    "FreddyRef",
+    "FreddyUser",
+    "FreddyUserList",
+    "MemberIds",
+]
+
+
+class _Wire(BaseModel):
+    # Keep what we do not know about: it lands in User.raw untouched anyway, and a
+    # new field must never make a record invalid.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class FreddyUser(_Wire):
+    """``GET /v1/user``, ``/v1/user/{id}``, ``/v1/user/email/{email}``, ``/v1/user/me``.
+
+    Ids are ``usr_…`` on most pages and ``uid_…`` on the object page: opaque.
+    """
+
+    id: str = Field(min_length=1)
+    email: str
+    is_active: bool
+    username: str | None = None
+    full_name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    birthday: date | None = None
+    profile_image: str | None = None
+    timezone: str | None = None
+    country_id: str | None = None
+    post_code: str | None = None
+    gender: str | None = None
+    last_verified: datetime | None = None
+    last_login: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    current_organization_id: str | None = None
+    global_role_id: str | None = None
+
+
+class FreddyUserList(RootModel[list[dict[str, Any]]]):
+    """``GET /v1/user`` answers a bare JSON array (records validated one by one)."""
+
+
+class FreddyRef(_Wire):
+    """A member's ``role`` or ``status``: ``{id, name}`` (status adds ``selectable_in_ui``)."""
+
+    id: str | None = None
+    name: str | None = None
+    selectable_in_ui: bool | None = None
+
+
+class FreddyMember(_Wire):
+    """A member from ``POST /v1/organizations/{org_id}/users``.
+
+    ``id`` is the membership id (``orgusr_…``/``orguser_…``); ``user_id`` is the
+    user. One doc version nests ``role``/``status``, another flattens them to
+    ``role_id``/``role_name``/``status_id``/``status_name``: both are read into
+    :attr:`role` and :attr:`status`.
+    """
+
+    id: str = Field(min_length=1)
+    user_id: str = Field(min_length=1)
+    organization_id: str | None = None
+    full_name: str | None = None
+    email: str | None = None
+    username: str | None = None
+    role: FreddyRef | None = None
+    status: FreddyRef | None = None
+    joined_at: datetime | None = None
+    created_at: datetime | None = None
+    last_modified_at: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unflatten(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for ref in ("role", "status"):
+            flat_id, flat_name = data.get(f"{ref}_id"), data.get(f"{ref}_name")
+            if data.get(ref) is None and (flat_id is not None or flat_name is not None):
+                data[ref] = {"id": flat_id, "name": flat_name}
+        return data
+
+
+class FreddyMemberPage(_Wire):
+    """A member-search page: ``{users, total_users_count, skip, take}`` or
+    ``{members, total, skip, limit}``."""
+
+    records: list[dict[str, Any]]
+    total: int | None = None
+    skip: int | None = None
+    take: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _either_shape(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+        if "users" in data:
+            records, total, take = data["users"], data.get("total_users_count"), data.get("take")
+        elif "members" in data:
+            records, total, take = data["members"], data.get("total"), data.get("limit")
+        else:
+            raise ValueError("neither 'users' nor 'members' in the member-search answer")
+        return {"records": records, "total": total, "skip": data.get("skip"), "take": take}
+
+
+class MemberIds(RootModel[list[str]]):
+    """``POST /v1/organizations/{org_id}/users/ids``: every member's user id."""
+
+
+class FreddyError(_Wire):
+    code: str | None = None
+    message: str | None = None
+    system_message: str | None = None
+    type: str | None = None
+    status: int | None = None
+    trace_id: str | None = None
+    timestamp: datetime | None = None
+    details: Any = None
+
+
+class FreddyErrorEnvelope(_Wire):
+    """``{"success": false, "error": {...}}``"""
+
+    success: bool = False
+    error: FreddyError

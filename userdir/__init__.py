@@ -1,0 +1,67 @@
+"""userdir: the users of many SaaS providers as one normalized, iterable directory.
+
+Everything public is importable from here; other modules are implementation.
+"""
+
+import inspect
+
+from ._listing import ProviderReport, Rejection
+from ._version import __version__
+from .config import ProviderSettings
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    InvalidResponseError,
+    NormalizationError,
+    NotFoundError,
+    PaginationError,
+    PermissionDeniedError,
+    ProviderError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    UserdirError,
+)
+from .hookspecs import hookimpl
+from .models import User, UserStatus, normalize_email
+from .provider import Provider, available_providers, load_provider
+from .types import ListPlan, Lookup, ProviderInfo, UserQuery
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "InvalidResponseError",
+    "ListPlan",
+    "Lookup",
+    "NormalizationError",
+    "NotFoundError",
+    "PaginationError",
+    "PermissionDeniedError",
+    "Provider",
+    "ProviderError",
+    "ProviderInfo",
+    "ProviderReport",
+    "ProviderSettings",
+    "RateLimitError",
+    "Rejection",
+    "ServerError",
+    "TransportError",
+    "User",
+    "UserQuery",
+    "UserStatus",
+    "UserdirError",
+    "__version__",
+    "available_providers",
+    "hookimpl",
+    "load_provider",
+    "normalize_email",
+]
+
+# Show public classes as userdir.X in reprs and docs, as httpx does.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) or inspect.isfunction(_obj):
+        _obj.__module__ = "userdir"
+del _name, _obj

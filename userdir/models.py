@@ -1,0 +1,142 @@
+"""The normalized model every provider's users are turned into."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime, timezone
+from enum import Enum
+from functools import cached_property
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
+
+__all__ = ["User", "UserStatus", "normalize_email"]
+
+
+class UserStatus(str, Enum):
+    """Where a user stands in one provider.
+
+    ``inactive`` covers deactivated, suspended and deleted accounts: whatever the
+    provider calls it, the user cannot use the tool now.
+    """
+
+    active = "active"
+    inactive = "inactive"
+    invited = "invited"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def normalize_email(email: str | None) -> str | None:
+    """The form emails are matched on: stripped, Unicode NFC, lowercase.
+
+    Only for matching; ``User.email`` keeps what the provider gave.
+    """
+    if email is None:
+        return None
+    normalized = unicodedata.normalize("NFC", email.strip()).lower()
+    return normalized or None
+
+
+_OPTIONAL_TEXT = (
+    "email",
+    "username",
+    "first_name",
+    "last_name",
+    "full_name",
+    "organization_id",
+    "organization_name",
+    "phone",
+    "avatar_url",
+    "timezone",
+    "locale",
+)
+
+
+class User(BaseModel):
+    """One person in one provider, in userdir's shape.
+
+    Missing data is ``None``: a blank string from a provider becomes ``None`` and
+    nothing is invented. ``full_name`` is the provider's when given, else the
+    first and last names joined. Datetimes are timezone-aware UTC; a provider's
+    naive timestamp is read as UTC. ``raw`` is the provider's JSON as received.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    native_id: str = Field(min_length=1)
+    status: UserStatus
+    email: str | None = None
+    username: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    full_name: str | None = None
+    is_admin: bool | None = None
+    roles: tuple[str, ...] = ()
+    organization_id: str | None = None
+    organization_name: str | None = None
+    phone: str | None = None
+    avatar_url: str | None = None
+    timezone: str | None = None
+    locale: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_login_at: datetime | None = None
+    raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def id(self) -> str:
+        """Unique across providers: ``"<provider>:<native_id>"``."""
+        return f"{self.provider}:{self.native_id}"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def email_normalized(self) -> str | None:
+        """``email`` stripped, NFC-normalized and lowercased, for matching only."""
+        return normalize_email(self.email)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def is_active(self) -> bool:
+        return self.status is UserStatus.active
+
+    @field_validator("native_id", mode="before")
+    @classmethod
+    def _native_id_as_text(cls, value: object) -> object:
+        # Integer ids (Pneumatic, Ejento) become their decimal text; bools are not ids.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    @field_validator(*_OPTIONAL_TEXT, mode="before")
+    @classmethod
+    def _blank_is_missing(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("created_at", "updated_at", "last_login_at")
+    @classmethod
+    def _as_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+    @model_validator(mode="after")
+    def _derive_full_name(self) -> User:
+        if self.full_name is None:
+            parts = [part for part in (self.first_name, self.last_name) if part]
+            if parts:
+                # Frozen model: set the derived value once, during validation.
+                object.__setattr__(self, "full_name", " ".join(parts))
+        return self
+
+    def __hash__(self) -> int:
+        # Equal users share provider and native id, so this agrees with __eq__;
+        # pydantic's default would try to hash ``raw``, a dict.
+        return hash((self.provider, self.native_id))

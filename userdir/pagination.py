@@ -1,0 +1,284 @@
+"""Paging strategies as small state machines: no I/O, no sleeping.
+
+A strategy describes the first request, then, given each parsed :class:`Page`,
+returns the next :class:`PageRequest` or ``None`` when the listing is done. The
+same strategy object drives the sync and the async client, and is tested with
+plain data. Make a fresh one for every listing: strategies keep state.
+
+Every strategy refuses the failures real APIs produce, by raising
+:class:`PagingFault` (the listing re-raises it as ``PaginationError`` with the
+provider's name):
+
+* a request it already sent (a cycling ``next`` link or cursor),
+* more than ``max_pages`` pages (runaway paging),
+
+and records anomalies that are not errors in :attr:`Paginator.warnings` (a total
+that changed mid-listing). Links to another host are refused by the HTTP layer,
+which knows the base URL.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+__all__ = [
+    "CursorPagination",
+    "NextLinkPagination",
+    "OffsetPagination",
+    "Page",
+    "PageNumberPagination",
+    "PageRequest",
+    "Paginator",
+    "PagingFault",
+    "SinglePage",
+]
+
+Params = Mapping[str, str | int | bool]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """One HTTP request, as data.
+
+    ``path`` is relative to the provider's base URL, or an absolute URL (a
+    ``next`` link). ``read_only`` marks a POST that changes nothing (a search),
+    so it may be retried like a GET.
+    """
+
+    path: str
+    method: Literal["GET", "POST"] = "GET"
+    params: Params = field(default_factory=dict)
+    json: Mapping[str, Any] | None = None
+    read_only: bool = True
+
+    def key(self) -> tuple[object, ...]:
+        """What makes two requests the same request (for cycle detection)."""
+        body = tuple(sorted((k, repr(v)) for k, v in self.json.items())) if self.json else ()
+        return (self.method, self.path, tuple(sorted(self.params.items())), body)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing, as a provider's page parser understood it.
+
+    ``records`` are the raw user objects. ``next_url`` / ``next_cursor`` /
+    ``total`` are what the provider said about the rest, when it said it.
+    """
+
+    records: Sequence[Mapping[str, Any]]
+    next_url: str | None = None
+    next_cursor: str | None = None
+    total: int | None = None
+
+
+class PagingFault(Exception):
+    """A strategy refused to go on; the listing reports it as ``PaginationError``."""
+
+
+class Paginator(ABC):
+    """Base of every strategy: the guards live here, the rule in ``_after``."""
+
+    def __init__(self, *, max_pages: int = 100_000) -> None:
+        self.max_pages = max_pages
+        self.pages = 0
+        self.warnings: list[str] = []
+        self._seen: set[tuple[object, ...]] = set()
+        self._first_total: int | None = None
+
+    def first_request(self) -> PageRequest:
+        request = self._first()
+        self._seen.add(request.key())
+        return request
+
+    def next_request(self, page: Page) -> PageRequest | None:
+        """The request for the page after *page*, or ``None`` when done."""
+        self.pages += 1
+        self._note_total(page.total)
+        if not page.records:
+            return None  # an empty page ends every listing, whatever it claims
+        request = self._after(page)
+        if request is None:
+            return None
+        if self.pages >= self.max_pages:
+            raise PagingFault(f"stopped after {self.max_pages} pages (max_pages); runaway paging")
+        key = request.key()
+        if key in self._seen:
+            raise PagingFault(f"the provider sent us back to a page already read ({request.path})")
+        self._seen.add(key)
+        return request
+
+    @abstractmethod
+    def _first(self) -> PageRequest: ...
+
+    @abstractmethod
+    def _after(self, page: Page) -> PageRequest | None: ...
+
+    def _note_total(self, total: int | None) -> None:
+        if total is None:
+            return
+        if self._first_total is None:
+            self._first_total = total
+        elif total != self._first_total:
+            self.warnings.append(
+                f"total changed from {self._first_total} to {total} during the listing"
+            )
+            self._first_total = total
+
+
+class SinglePage(Paginator):
+    """An endpoint that answers everything at once."""
+
+    def __init__(self, request: PageRequest) -> None:
+        super().__init__(max_pages=1)
+        self._request = request
+
+    def _first(self) -> PageRequest:
+        return self._request
+
+    def _after(self, page: Page) -> PageRequest | None:
+        return None
+
+
+class OffsetPagination(Paginator):
+    """``offset``/``limit`` paging, in the query or in a JSON body.
+
+    Done on an empty page, on a page shorter than ``limit``, or once ``offset``
+    reaches the page's ``total`` when the provider gives one. The offset moves
+    by the number of records received, so a provider that silently caps the page
+    below ``limit`` still loses nothing (when it reports a total).
+
+    Freddy ``GET /v1/user``::
+
+        OffsetPagination(PageRequest("/v1/user"), offset_param="skip", limit=100)
+
+    Freddy's member search (skip/take in the body)::
+
+        OffsetPagination(PageRequest("/v1/organizations/o/users", method="POST", json={}),
+                         offset_param="skip", limit_param="take", limit=100, in_body=True)
+    """
+
+    def __init__(
+        self,
+        request: PageRequest,
+        *,
+        limit: int,
+        offset_param: str = "offset",
+        limit_param: str = "limit",
+        in_body: bool = False,
+        start: int = 0,
+        max_pages: int = 100_000,
+    ) -> None:
+        super().__init__(max_pages=max_pages)
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self.limit = limit
+        self.offset = start
+        self._request = request
+        self._offset_param = offset_param
+        self._limit_param = limit_param
+        self._in_body = in_body
+
+    def _at(self, offset: int) -> PageRequest:
+        paging = {self._offset_param: offset, self._limit_param: self.limit}
+        if self._in_body:
+            return replace(self._request, json={**(self._request.json or {}), **paging})
+        return replace(self._request, params={**self._request.params, **paging})
+
+    def _first(self) -> PageRequest:
+        return self._at(self.offset)
+
+    def _after(self, page: Page) -> PageRequest | None:
+        self.offset += len(page.records)
+        if page.total is not None:
+            return self._at(self.offset) if self.offset < page.total else None
+        return self._at(self.offset) if len(page.records) >= self.limit else None
+
+
+class PageNumberPagination(Paginator):
+    """``page``/``page_size`` paging (Django REST style).
+
+    Done on an empty or short page, when the page says there is no ``next``, or
+    once ``page * page_size`` reaches ``total``.
+    """
+
+    def __init__(
+        self,
+        request: PageRequest,
+        *,
+        page_size: int,
+        page_param: str = "page",
+        size_param: str = "page_size",
+        first_page: int = 1,
+        max_pages: int = 100_000,
+    ) -> None:
+        super().__init__(max_pages=max_pages)
+        self.page_size = page_size
+        self.page_number = first_page
+        self._request = request
+        self._page_param = page_param
+        self._size_param = size_param
+        self._fetched = 0
+
+    def _at(self, number: int) -> PageRequest:
+        paging = {self._page_param: number, self._size_param: self.page_size}
+        return replace(self._request, params={**self._request.params, **paging})
+
+    def _first(self) -> PageRequest:
+        return self._at(self.page_number)
+
+    def _after(self, page: Page) -> PageRequest | None:
+        self._fetched += len(page.records)
+        if page.total is not None and self._fetched >= page.total:
+            return None
+        if page.total is None and page.next_url is None and len(page.records) < self.page_size:
+            return None
+        self.page_number += 1
+        return self._at(self.page_number)
+
+
+class NextLinkPagination(Paginator):
+    """Follow the ``next`` URL the provider returns until it is null.
+
+    A link that repeats is a cycle (:class:`PagingFault`); a link to another host
+    is refused by the HTTP layer before any credential is sent.
+    """
+
+    def __init__(self, request: PageRequest, *, max_pages: int = 100_000) -> None:
+        super().__init__(max_pages=max_pages)
+        self._request = request
+
+    def _first(self) -> PageRequest:
+        return self._request
+
+    def _after(self, page: Page) -> PageRequest | None:
+        if not page.next_url:
+            return None
+        # The link carries its own query string; only method and body carry over.
+        return replace(self._request, path=page.next_url, params={})
+
+
+class CursorPagination(Paginator):
+    """Send back the opaque cursor the provider returns until there is none."""
+
+    def __init__(
+        self,
+        request: PageRequest,
+        *,
+        cursor_param: str = "cursor",
+        max_pages: int = 100_000,
+    ) -> None:
+        super().__init__(max_pages=max_pages)
+        self._request = request
+        self._cursor_param = cursor_param
+
+    def _first(self) -> PageRequest:
+        return self._request
+
+    def _after(self, page: Page) -> PageRequest | None:
+        if not page.next_cursor:
+            return None
+        params = {**self._request.params, self._cursor_param: page.next_cursor}
+        return replace(self._request, params=params)

@@ -1,0 +1,317 @@
+"""One configured provider: list, get, find and whoami, sync and async.
+
+``Provider`` asks the provider's plugin (through the hooks) *what* to request and
+*how* to read the answers, and does the I/O itself through one
+:class:`~userdir.http.RequestCore` shared by a sync and an async client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pluggy
+from pydantic import ValidationError
+
+from .config import ProviderSettings, resolve_settings
+from .errors import ConfigurationError, NormalizationError, NotFoundError
+from .http import AsyncClient, Clock, RateLimiter, RequestCore, RetryPolicy, SyncClient
+from .models import User, UserStatus, normalize_email
+from .plugins import default_plugin_manager, provider_registry
+from ._listing import ErrorPolicy, Listing, ProviderReport, describe_invalid, record_id
+from .types import ListPlan, Lookup, ProviderInfo, UserQuery
+
+__all__ = ["Provider", "available_providers", "load_provider"]
+
+StatusFilter = UserStatus | str | list[UserStatus | str] | tuple[UserStatus | str, ...] | None
+
+
+def available_providers(*, plugin_manager: pluggy.PluginManager | None = None) -> list[str]:
+    """Names of every installed provider plugin, sorted."""
+    pm = plugin_manager or default_plugin_manager()
+    return sorted(provider_registry(pm).providers)
+
+
+def load_provider(
+    name: str,
+    *,
+    base_url: str | None = None,
+    transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+    plugin_manager: pluggy.PluginManager | None = None,
+    environ: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
+    **settings: Any,
+) -> Provider:
+    """One configured provider.
+
+    Settings come from keywords, then env vars (``<NAME>_<SETTING>``), then the
+    plugin's defaults. ``transport`` is any httpx transport; an
+    ``httpx.MockTransport`` (e.g. a sandbox) serves both sync and async use.
+
+    :raises ConfigurationError: unknown provider, or a setting missing or invalid
+        (the message names the setting and its env var).
+    """
+    pm = plugin_manager or default_plugin_manager()
+    info = provider_registry(pm).get(name)
+    if base_url is not None:
+        settings["base_url"] = base_url
+    resolved = resolve_settings(info.settings, settings, environ=environ)
+    return Provider(info, resolved, plugin_manager=pm, transport=transport, clock=clock)
+
+
+class Provider:
+    """A provider ready to use. Make one with :func:`load_provider`."""
+
+    def __init__(
+        self,
+        info: ProviderInfo,
+        settings: ProviderSettings,
+        *,
+        plugin_manager: pluggy.PluginManager,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.info = info
+        self.name = info.name
+        self.settings = settings
+        self._hook = plugin_manager.hook
+        self._transport = transport
+        self._clock = clock or Clock()
+        options = self._hook.userdir_client_options(provider=self.name, settings=settings)
+        if options is None:
+            raise ConfigurationError("no plugin builds a client for it", provider=self.name)
+        rate = settings.rate_limit_per_minute or options.rate_limit_per_minute
+        self.core = RequestCore(
+            self.name,
+            settings.base_url,
+            options,
+            policy=RetryPolicy(max_retries=settings.max_retries),
+            limiter=RateLimiter.per_minute(rate, clock=self._clock),
+            error_details=lambda response: self._hook.userdir_error_details(
+                provider=self.name, response=response
+            ),
+            clock=self._clock,
+        )
+        self._sync: SyncClient | None = None
+        self._async: AsyncClient | None = None
+        #: The report of the most recent listing (``users()`` / ``ausers()``).
+        self.last_report: ProviderReport | None = None
+
+    def __repr__(self) -> str:
+        return f"<Provider {self.name} {self.settings.base_url}>"
+
+    # -- plans (no I/O) -------------------------------------------------------------
+
+    def _listing(
+        self, query: UserQuery, on_error: ErrorPolicy, report: ProviderReport | None
+    ) -> Listing:
+        plan: ListPlan | None = self._hook.userdir_list_users(
+            provider=self.name, settings=self.settings, query=query
+        )
+        if plan is None:
+            raise ConfigurationError("no plugin lists its users", provider=self.name)
+        self.last_report = report or ProviderReport(self.name)
+        return Listing(
+            self.name, plan, self.normalize, query=query, on_error=on_error, report=self.last_report
+        )
+
+    def _lookup(self, hook: str, **arguments: Any) -> Lookup | None:
+        caller = getattr(self._hook, hook)
+        lookup: Lookup | None = caller(provider=self.name, settings=self.settings, **arguments)
+        return lookup
+
+    def _required_lookup(self, hook: str, what: str, **arguments: Any) -> Lookup:
+        lookup = self._lookup(hook, **arguments)
+        if lookup is None:
+            raise ConfigurationError(f"this provider cannot {what}", provider=self.name)
+        return lookup
+
+    def normalize(self, record: Mapping[str, Any]) -> User:
+        """One provider record as a ``User``, or :class:`NormalizationError` saying why not."""
+        native_id = record_id(record)
+        if not isinstance(record, Mapping):
+            raise NormalizationError(
+                f"a user record must be a JSON object, got {type(record).__name__}",
+                provider=self.name,
+            )
+        try:
+            user = self._hook.userdir_normalize_user(
+                provider=self.name, settings=self.settings, record=record
+            )
+        except NormalizationError:
+            raise
+        except (ValueError, TypeError, KeyError, ValidationError) as exc:
+            raise NormalizationError(
+                f"malformed user record: {describe_invalid(exc)}",
+                provider=self.name,
+                native_id=native_id,
+            ) from None
+        if not isinstance(user, User) or user.provider != self.name:
+            raise NormalizationError(
+                f"the plugin's normalize hook returned {type(user).__name__}, "
+                f"not a User of provider {self.name!r}",
+                provider=self.name,
+                native_id=native_id,
+            )
+        return user
+
+    def _read_lookup(self, lookup: Lookup, payload: Any, missing: str) -> User:
+        try:
+            record = lookup.parse(payload)
+        except (ValueError, TypeError, KeyError, ValidationError) as exc:
+            raise NormalizationError(
+                f"unexpected answer shape: {describe_invalid(exc)}", provider=self.name
+            ) from None
+        if record is None:
+            raise NotFoundError(missing, provider=self.name, status_code=None)
+        return self.normalize(record)
+
+    def _matching_email(self, users: list[User], email: str) -> list[User]:
+        wanted = normalize_email(email)
+        return [user for user in users if user.email_normalized == wanted]
+
+    # -- sync -----------------------------------------------------------------------
+
+    def _client(self) -> SyncClient:
+        if self._sync is None:
+            self._sync = SyncClient(
+                self.core,
+                timeout=self.settings.timeout,
+                verify=self.settings.verify_tls,
+                transport=self._transport,  # type: ignore[arg-type]
+                clock=self._clock,
+            )
+        return self._sync
+
+    def users(
+        self,
+        *,
+        status: StatusFilter = None,
+        email_domain: str | None = None,
+        updated_since: datetime | None = None,
+        on_error: ErrorPolicy = "raise",
+        report: ProviderReport | None = None,
+    ) -> Iterator[User]:
+        """Stream every user, page by page. Filters are pushed to the API where it
+        can apply them, and always checked locally.
+
+        ``on_error``: ``"raise"`` stops at the first malformed record; ``"skip"``
+        and ``"collect"`` record it in the report and go on.
+        """
+        query = UserQuery.build(status=status, email_domain=email_domain, updated_since=updated_since)
+        listing = self._listing(query, on_error, report)
+        client = self._client()
+        request = listing.first_request()
+        while request is not None:
+            users, request = listing.feed(client.get_json(request))
+            yield from users
+
+    def __iter__(self) -> Iterator[User]:
+        return self.users()
+
+    def get(self, native_id: str) -> User:
+        """One user by the provider's own id. :raises NotFoundError: when absent."""
+        lookup = self._required_lookup("userdir_get_user", "get a user by id", native_id=native_id)
+        payload = self._client().get_json(lookup.request)
+        return self._read_lookup(lookup, payload, f"no user with id {native_id!r}")
+
+    def find_by_email(self, email: str) -> list[User]:
+        """Every user whose normalized email matches (empty list when none)."""
+        lookup = self._lookup("userdir_find_by_email", email=email)
+        if lookup is None:
+            return self._matching_email(list(self.users(email_domain=_domain(email))), email)
+        try:
+            payload = self._client().get_json(lookup.request)
+            user = self._read_lookup(lookup, payload, "no user with that email")
+        except NotFoundError:
+            return []
+        return self._matching_email([user], email)
+
+    def whoami(self) -> User:
+        """The user the credentials belong to: the cheapest way to check them."""
+        lookup = self._required_lookup("userdir_whoami", "tell who the caller is")
+        return self._read_lookup(lookup, self._client().get_json(lookup.request), "no caller")
+
+    def close(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
+
+    def __enter__(self) -> Provider:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- async ----------------------------------------------------------------------
+
+    def _aclient(self) -> AsyncClient:
+        if self._async is None:
+            self._async = AsyncClient(
+                self.core,
+                timeout=self.settings.timeout,
+                verify=self.settings.verify_tls,
+                transport=self._transport,  # type: ignore[arg-type]
+                clock=self._clock,
+            )
+        return self._async
+
+    async def ausers(
+        self,
+        *,
+        status: StatusFilter = None,
+        email_domain: str | None = None,
+        updated_since: datetime | None = None,
+        on_error: ErrorPolicy = "raise",
+        report: ProviderReport | None = None,
+    ) -> AsyncIterator[User]:
+        """The async twin of :meth:`users`."""
+        query = UserQuery.build(status=status, email_domain=email_domain, updated_since=updated_since)
+        listing = self._listing(query, on_error, report)
+        client = self._aclient()
+        request = listing.first_request()
+        while request is not None:
+            users, request = listing.feed(await client.get_json(request))
+            for user in users:
+                yield user
+
+    async def aget(self, native_id: str) -> User:
+        lookup = self._required_lookup("userdir_get_user", "get a user by id", native_id=native_id)
+        payload = await self._aclient().get_json(lookup.request)
+        return self._read_lookup(lookup, payload, f"no user with id {native_id!r}")
+
+    async def afind_by_email(self, email: str) -> list[User]:
+        lookup = self._lookup("userdir_find_by_email", email=email)
+        if lookup is None:
+            listed = [user async for user in self.ausers(email_domain=_domain(email))]
+            return self._matching_email(listed, email)
+        try:
+            payload = await self._aclient().get_json(lookup.request)
+            user = self._read_lookup(lookup, payload, "no user with that email")
+        except NotFoundError:
+            return []
+        return self._matching_email([user], email)
+
+    async def awhoami(self) -> User:
+        lookup = self._required_lookup("userdir_whoami", "tell who the caller is")
+        return self._read_lookup(lookup, await self._aclient().get_json(lookup.request), "no caller")
+
+    async def aclose(self) -> None:
+        self.close()
+        if self._async is not None:
+            await self._async.aclose()
+            self._async = None
+
+    async def __aenter__(self) -> Provider:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+def _domain(email: str) -> str | None:
+    """The domain of *email*, to narrow a listing; None when it has none."""
+    local, at, domain = email.rpartition("@")
+    return domain if at and local and domain else None

@@ -1,0 +1,6 @@
+"""Tools for testing userdir and provider plugins: sandboxes, a fake clock, fixtures."""
+
+from .clock import FakeClock
+from .sandbox import Fault, Sandbox, json_response
+
+__all__ = ["FakeClock", "Fault", "Sandbox", "json_response"]

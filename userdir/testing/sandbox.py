@@ -1,0 +1,231 @@
+"""The base of every provider sandbox: an in-process emulator of a provider API.
+
+A sandbox is a plain function of ``httpx.Request -> httpx.Response`` (sync, so
+``httpx.MockTransport`` serves it to sync and async clients alike), with:
+
+* a request log (``sandbox.requests``) to count calls,
+* switchable faults (:class:`Fault`): an error status with headers, HTML, broken
+  JSON, an empty body, a connection reset, a read timeout, a delay,
+* :meth:`Sandbox.serve`: the same handler as a real HTTP server on 127.0.0.1.
+
+Subclasses implement :meth:`Sandbox.authenticate` and :meth:`Sandbox.route` and
+answer exactly like the provider's documented API. Every response carries
+``x-userdir-sandbox: <provider>`` so a recording can never pass for a live one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+__all__ = ["Fault", "Sandbox", "json_response"]
+
+FaultKind = Literal["status", "html", "malformed_json", "empty", "reset", "timeout", "delay"]
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(status, json=body, headers=headers)
+
+
+@dataclass
+class Fault:
+    """One misbehaviour, served to the next ``times`` matching requests.
+
+    ``path`` limits it to request paths starting with that prefix; ``after``
+    lets that many matching requests through first (a fault mid-listing).
+    ``delay`` is seconds to wait before answering (kind ``delay``, or added to
+    any kind). ``body`` replaces the provider's error envelope for ``status``.
+    """
+
+    kind: FaultKind = "status"
+    status: int = 500
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    times: int = 1
+    path: str | None = None
+    after: int = 0
+    delay: float = 0.0
+
+    def matches(self, request: httpx.Request) -> bool:
+        return self.path is None or request.url.path.startswith(self.path)
+
+
+class _Reset(Exception):
+    """Raised inside the handler to drop the connection without an answer."""
+
+
+class Sandbox(ABC):
+    """Base class of provider emulators. See the module docstring."""
+
+    #: The provider name, used in the ``x-userdir-sandbox`` header.
+    provider: ClassVar[str]
+
+    def __init__(self, *, latency: float = 0.0) -> None:
+        #: Seconds every request takes (for concurrency tests on a loopback server).
+        self.latency = latency
+        self.requests: list[httpx.Request] = []
+        self.faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    # -- what subclasses implement --------------------------------------------------
+
+    @abstractmethod
+    def authenticate(self, request: httpx.Request) -> httpx.Response | None:
+        """Return the provider's auth error response, or None when the request may pass."""
+
+    @abstractmethod
+    def route(self, request: httpx.Request) -> httpx.Response:
+        """Answer an authenticated request as the provider would."""
+
+    @abstractmethod
+    def error(self, status: int, message: str, *, code: str | None = None) -> httpx.Response:
+        """The provider's error envelope for *status*."""
+
+    # -- faults -----------------------------------------------------------------------
+
+    def inject(self, fault: Fault) -> Fault:
+        """Serve *fault* to upcoming requests. Returns it, to inspect ``times`` left."""
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def fail_next(
+        self, status: int, *, times: int = 1, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> Fault:
+        """Shorthand: the next ``times`` requests answer ``status`` in the provider's envelope."""
+        return self.inject(Fault("status", status=status, times=times, headers=headers or {}, **kwargs))
+
+    def _take_fault(self, request: httpx.Request) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.times <= 0 or not fault.matches(request):
+                    continue
+                if fault.after > 0:
+                    fault.after -= 1
+                    continue
+                fault.times -= 1
+                return fault
+        return None
+
+    def _fault_response(self, fault: Fault, request: httpx.Request) -> httpx.Response:
+        if fault.kind == "reset":
+            raise _Reset
+        if fault.kind == "timeout":
+            raise httpx.ReadTimeout("sandbox: read timed out", request=request)
+        if fault.kind == "html":
+            html = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+            return httpx.Response(fault.status if fault.status != 500 else 200, html=html)
+        if fault.kind == "malformed_json":
+            return httpx.Response(200, content=b'{"users": [', headers={"content-type": "application/json"})
+        if fault.kind == "empty":
+            return httpx.Response(200, content=b"")
+        if fault.kind == "delay":
+            return self._answer(request)
+        if fault.body is not None:
+            response = json_response(fault.status, fault.body)
+        else:
+            response = self.error(fault.status, f"sandbox fault: HTTP {fault.status}")
+        response.headers.update(fault.headers)
+        return response
+
+    # -- the handler ------------------------------------------------------------------
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.requests.append(request)
+        fault = self._take_fault(request)
+        delay = self.latency + (fault.delay if fault else 0.0)
+        if delay:
+            time.sleep(delay)
+        try:
+            response = self._fault_response(fault, request) if fault else self._answer(request)
+        except _Reset:
+            raise httpx.ReadError("sandbox: connection reset by peer", request=request) from None
+        response.headers["x-userdir-sandbox"] = self.provider
+        return response
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        refused = self.authenticate(request)
+        return refused if refused is not None else self.route(request)
+
+    def transport(self) -> httpx.MockTransport:
+        """This sandbox as an httpx transport (sync and async clients)."""
+        return httpx.MockTransport(self)
+
+    def reset_log(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    # -- as a real server ---------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def serve(self) -> Iterator[str]:
+        """Serve this sandbox on ``127.0.0.1`` (a free port); yields the base URL."""
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+        thread.daemon = True
+        thread.start()
+        host, port = server.server_address[:2]
+        try:
+            yield f"http://{host!s}:{port}"
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+
+def _handler_class(sandbox: Sandbox) -> type[http.server.BaseHTTPRequestHandler]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            host = self.headers.get("host", "127.0.0.1")
+            request = httpx.Request(
+                self.command,
+                f"http://{host}{self.path}",
+                headers=list(self.headers.items()),
+                content=body,
+            )
+            try:
+                response = sandbox(request)
+            except httpx.ReadError:
+                # A reset: drop the connection without a word.
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            except httpx.TimeoutException:
+                time.sleep(_SERVER_TIMEOUT_STALL)
+                self.close_connection = True
+                return
+            content = response.read()
+            self.send_response(response.status_code)
+            for name, value in response.headers.multi_items():
+                if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(name, value)
+            self.send_header("content-length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet tests
+            pass
+
+    return Handler
+
+
+#: How long a "timeout" fault stalls on a real socket; clients under test use
+#: shorter timeouts, so they time out first.
+_SERVER_TIMEOUT_STALL = 2.0
+
