@@ -4,6 +4,7 @@ Everything public is importable from here; other modules are implementation.
 """
 
 import inspect
+import logging
 
 from ._listing import ProviderReport, Rejection
 from ._version import __version__
@@ -58,6 +59,9 @@ __all__ = [
     "load_provider",
     "normalize_email",
 ]
+
+# A library logs, it does not print: silent unless the application configures logging.
+logging.getLogger("userdir").addHandler(logging.NullHandler())
 
 # Show public classes as userdir.X in reprs and docs, as httpx does.
 for _name in __all__:

@@ -19,6 +19,7 @@ from .config import ProviderSettings, resolve_settings
 from .errors import ConfigurationError, NormalizationError, NotFoundError
 from .http import AsyncClient, Clock, RateLimiter, RequestCore, RetryPolicy, SyncClient
 from .models import User, UserStatus, normalize_email
+from .pagination import PageRequest
 from .plugins import default_plugin_manager, provider_registry
 from ._listing import ErrorPolicy, Listing, ProviderReport, describe_invalid, record_id
 from .types import ListPlan, Lookup, ProviderInfo, UserQuery
@@ -234,6 +235,12 @@ class Provider:
         lookup = self._required_lookup("userdir_whoami", "tell who the caller is")
         return self._read_lookup(lookup, self._client().get_json(lookup.request), "no caller")
 
+    def request_json(self, request: PageRequest) -> Any:
+        """Send a provider-specific request (auth, pacing, retries and typed errors
+        included) and return the decoded JSON: the escape hatch for endpoints
+        userdir does not model, such as Freddy's member-id list."""
+        return self._client().get_json(request)
+
     def close(self) -> None:
         if self._sync is not None:
             self._sync.close()
@@ -297,6 +304,10 @@ class Provider:
     async def awhoami(self) -> User:
         lookup = self._required_lookup("userdir_whoami", "tell who the caller is")
         return self._read_lookup(lookup, await self._aclient().get_json(lookup.request), "no caller")
+
+    async def arequest_json(self, request: PageRequest) -> Any:
+        """The async twin of :meth:`request_json`."""
+        return await self._aclient().get_json(request)
 
     async def aclose(self) -> None:
         self.close()

@@ -1,0 +1,1 @@
+"""Ejento provider plugin for userdir."""

@@ -1,0 +1,1 @@
+"""Pneumatic provider plugin for userdir."""
