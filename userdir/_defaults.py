@@ -22,7 +22,9 @@ def userdir_error_details(provider: str, response: httpx.Response) -> ErrorDetai
     error = body.get("error")
     if isinstance(error, dict):
         body = error
-    message = body.get("message") or body.get("detail") or (error if isinstance(error, str) else None)
+    message = (
+        body.get("message") or body.get("detail") or (error if isinstance(error, str) else None)
+    )
     code = body.get("code")
     return ErrorDetails(
         message=str(message) if message is not None else None,

@@ -51,7 +51,9 @@ class ProviderSettings(BaseModel):
     )
     page_size: int | None = Field(None, ge=1, description="Users per page; None = provider max.")
     max_pages: int = Field(100_000, ge=1, description="Runaway-paging guard for one listing.")
-    verify_tls: bool = Field(True, description="Turn off only for a test proxy, never in production.")
+    verify_tls: bool = Field(
+        True, description="Turn off only for a test proxy, never in production."
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -178,8 +178,6 @@ class NormalizationError(ProviderError):
         status_code: int | None = None,
         request_id: str | None = None,
     ) -> None:
-        super().__init__(
-            message, provider=provider, status_code=status_code, request_id=request_id
-        )
+        super().__init__(message, provider=provider, status_code=status_code, request_id=request_id)
         #: The record's id when it had one, so the record can be found again.
         self.native_id = native_id

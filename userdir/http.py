@@ -28,7 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -140,7 +140,7 @@ def retry_delay(
     """The wait before retry number ``attempt + 1`` (formula in the module docstring)."""
     if retry_after is not None and 0 <= retry_after <= policy.max_retry_after:
         return retry_after
-    backoff = min(policy.initial_delay * 2**attempt, policy.max_delay)
+    backoff = min(policy.initial_delay * 2.0**attempt, policy.max_delay)
     return backoff * (1 - 0.25 * rand())
 
 
@@ -190,7 +190,9 @@ class RateLimiter:
 
     def observe(self, headers: httpx.Headers) -> None:
         """Learn from the provider's rate-limit headers."""
-        remaining = _first_header(headers, "x-ratelimit-remaining", "x-ratelimit-remaining-requests")
+        remaining = _first_header(
+            headers, "x-ratelimit-remaining", "x-ratelimit-remaining-requests"
+        )
         reset = _first_header(headers, "x-ratelimit-reset", "x-ratelimit-reset-requests")
         if remaining is None or reset is None:
             return
@@ -280,9 +282,9 @@ def _request_id(headers: httpx.Headers) -> str | None:
 # -- the shared request logic ---------------------------------------------------------
 
 #: What :meth:`RequestCore.flow` yields: a request to send, or seconds to sleep.
-Action = Union[httpx.Request, float]
+Action = httpx.Request | float
 #: What it is sent back: the response, or the transport exception the send raised.
-Outcome = Union[httpx.Response, httpx.TransportError, None]
+Outcome = httpx.Response | httpx.TransportError | None
 
 
 @dataclass(frozen=True)
@@ -375,7 +377,10 @@ class RequestCore:
                 response = outcome
                 self.limiter.observe(response.headers)
                 logger.debug(
-                    "%s %s -> %s", request.method, request.url.copy_with(query=None), response.status_code
+                    "%s %s -> %s",
+                    request.method,
+                    request.url.copy_with(query=None),
+                    response.status_code,
                 )
                 if response.is_success:
                     return response
@@ -400,16 +405,22 @@ class RequestCore:
             attempt += 1
             yield delay
 
-    def error_for(self, response: httpx.Response, *, retry_after: float | None = None) -> ProviderError:
+    def error_for(
+        self, response: httpx.Response, *, retry_after: float | None = None
+    ) -> ProviderError:
         """The typed error for a failed *response*."""
         status = response.status_code
         try:
-            details = (self._error_details(response) if self._error_details else None) or ErrorDetails()
+            details = (
+                self._error_details(response) if self._error_details else None
+            ) or ErrorDetails()
         except Exception:  # a provider's error envelope must never hide the HTTP error
             logger.debug("%s: could not read the error body", self.provider, exc_info=True)
             details = ErrorDetails()
-        kind = details.kind or _STATUS_ERRORS.get(status) or (
-            ServerError if status >= 500 else ProviderError
+        kind = (
+            details.kind
+            or _STATUS_ERRORS.get(status)
+            or (ServerError if status >= 500 else ProviderError)
         )
         message = _short(details.message) or f"HTTP {status} {response.reason_phrase}".strip()
         request_id = details.request_id or _request_id(response.headers)
@@ -442,9 +453,7 @@ def _short(message: str | None, limit: int = 300) -> str | None:
 # -- the two thin I/O drivers ---------------------------------------------------------
 
 
-def _httpx_kwargs(
-    timeout: float, transport: Any, verify: bool
-) -> dict[str, Any]:
+def _httpx_kwargs(timeout: float, transport: Any, verify: bool) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"timeout": timeout, "follow_redirects": False, "verify": verify}
     if transport is not None:
         kwargs["transport"] = transport

@@ -115,11 +115,12 @@ def provider_registry(pm: pluggy.PluginManager) -> PluginRegistry:
     registry = PluginRegistry(broken=list(broken))
     for impl in pm.hook.userdir_providers.get_hookimpls():
         try:
-            declared = impl.function()
-            infos = [declared] if isinstance(declared, ProviderInfo) else list(declared or [])
-            for info in infos:
-                if not isinstance(info, ProviderInfo):
-                    raise TypeError(f"userdir_providers returned {type(info).__name__}, not ProviderInfo")
+            declared: object = impl.function()
+            infos = [declared] if isinstance(declared, ProviderInfo) else declared
+            if not isinstance(infos, (list, tuple)) or not all(
+                isinstance(info, ProviderInfo) for info in infos
+            ):
+                raise TypeError("userdir_providers must return a list of ProviderInfo")
         except Exception as exc:
             logger.warning("userdir plugin %r is broken: %s", impl.plugin_name, exc)
             registry.broken.append(BrokenPlugin(impl.plugin_name, f"{type(exc).__name__}: {exc}"))

@@ -15,13 +15,13 @@ import httpx
 import pluggy
 from pydantic import ValidationError
 
+from ._listing import ErrorPolicy, Listing, ProviderReport, describe_invalid, record_id
 from .config import ProviderSettings, resolve_settings
 from .errors import ConfigurationError, NormalizationError, NotFoundError
 from .http import AsyncClient, Clock, RateLimiter, RequestCore, RetryPolicy, SyncClient
 from .models import User, UserStatus, normalize_email
 from .pagination import PageRequest
 from .plugins import default_plugin_manager, provider_registry
-from ._listing import ErrorPolicy, Listing, ProviderReport, describe_invalid, record_id
 from .types import ListPlan, Lookup, ProviderInfo, UserQuery
 
 __all__ = ["Provider", "available_providers", "load_provider"]
@@ -201,10 +201,12 @@ class Provider:
         ``on_error``: ``"raise"`` stops at the first malformed record; ``"skip"``
         and ``"collect"`` record it in the report and go on.
         """
-        query = UserQuery.build(status=status, email_domain=email_domain, updated_since=updated_since)
+        query = UserQuery.build(
+            status=status, email_domain=email_domain, updated_since=updated_since
+        )
         listing = self._listing(query, on_error, report)
         client = self._client()
-        request = listing.first_request()
+        request: PageRequest | None = listing.first_request()
         while request is not None:
             users, request = listing.feed(client.get_json(request))
             yield from users
@@ -275,10 +277,12 @@ class Provider:
         report: ProviderReport | None = None,
     ) -> AsyncIterator[User]:
         """The async twin of :meth:`users`."""
-        query = UserQuery.build(status=status, email_domain=email_domain, updated_since=updated_since)
+        query = UserQuery.build(
+            status=status, email_domain=email_domain, updated_since=updated_since
+        )
         listing = self._listing(query, on_error, report)
         client = self._aclient()
-        request = listing.first_request()
+        request: PageRequest | None = listing.first_request()
         while request is not None:
             users, request = listing.feed(await client.get_json(request))
             for user in users:
@@ -303,7 +307,9 @@ class Provider:
 
     async def awhoami(self) -> User:
         lookup = self._required_lookup("userdir_whoami", "tell who the caller is")
-        return self._read_lookup(lookup, await self._aclient().get_json(lookup.request), "no caller")
+        return self._read_lookup(
+            lookup, await self._aclient().get_json(lookup.request), "no caller"
+        )
 
     async def arequest_json(self, request: PageRequest) -> Any:
         """The async twin of :meth:`request_json`."""

@@ -58,7 +58,12 @@ class UserQuery:
     def build(
         cls,
         *,
-        status: UserStatus | str | list[UserStatus | str] | tuple[UserStatus | str, ...] | frozenset[UserStatus] | None = None,
+        status: UserStatus
+        | str
+        | list[UserStatus | str]
+        | tuple[UserStatus | str, ...]
+        | frozenset[UserStatus]
+        | None = None,
         email_domain: str | None = None,
         updated_since: datetime | None = None,
     ) -> UserQuery:

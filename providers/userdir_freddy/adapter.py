@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 import httpx
 from pydantic import Field, SecretStr, ValidationError
-
 from userdir import ListPlan, Lookup, ProviderInfo, User, UserQuery, UserStatus, hookimpl
 from userdir.config import ProviderSettings
 from userdir.errors import AuthenticationError, PermissionDeniedError, ProviderError
@@ -84,7 +83,9 @@ def userdir_client_options(provider: str, settings: ProviderSettings) -> ClientO
 
 
 @hookimpl
-def userdir_list_users(provider: str, settings: ProviderSettings, query: UserQuery) -> ListPlan | None:
+def userdir_list_users(
+    provider: str, settings: ProviderSettings, query: UserQuery
+) -> ListPlan | None:
     if provider != NAME:
         return None
     freddy = _settings(settings)

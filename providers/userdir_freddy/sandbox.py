@@ -20,7 +20,6 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 import httpx
-
 from userdir.testing.people import EPOCH, people, vary_case
 from userdir.testing.sandbox import Sandbox, json_response
 
@@ -81,15 +80,25 @@ class FreddySandbox(Sandbox):
     # -- protocol ---------------------------------------------------------------------
 
     def error(self, status: int, message: str, *, code: str | None = None) -> httpx.Response:
-        kinds = {401: "authentication_error", 403: "authorization_error", 404: "not_found_error",
-                 422: "validation_error", 429: "rate_limit_error"}
+        kinds = {
+            401: "authentication_error",
+            403: "authorization_error",
+            404: "not_found_error",
+            422: "validation_error",
+            429: "rate_limit_error",
+        }
         trace_id = f"req_sandbox{next(self._trace):06d}"
         body = {
             "success": False,
             "error": {
-                "code": code or {401: "AUTHENTICATION_REQUIRED", 403: "INSUFFICIENT_PERMISSIONS",
-                                 404: "RESOURCE_NOT_FOUND", 422: "VALIDATION_ERROR",
-                                 429: "RATE_LIMIT_EXCEEDED"}.get(status, "INTERNAL_ERROR"),
+                "code": code
+                or {
+                    401: "AUTHENTICATION_REQUIRED",
+                    403: "INSUFFICIENT_PERMISSIONS",
+                    404: "RESOURCE_NOT_FOUND",
+                    422: "VALIDATION_ERROR",
+                    429: "RATE_LIMIT_EXCEEDED",
+                }.get(status, "INTERNAL_ERROR"),
                 "message": message,
                 "system_message": message,
                 "type": kinds.get(status, "server_error"),
@@ -113,14 +122,17 @@ class FreddySandbox(Sandbox):
         return None
 
     def route(self, request: httpx.Request) -> httpx.Response:
-        parts = [unquote(part) for part in request.url.raw_path.split(b"?")[0].decode().split("/")[1:]]
+        parts = [
+            unquote(part) for part in request.url.raw_path.split(b"?")[0].decode().split("/")[1:]
+        ]
         method = request.method
         if parts[:2] == ["v1", "user"] and method == "GET":
             return self._user_routes(request, parts[2:])
         if parts[:2] == ["v1", "organizations"] and len(parts) >= 4 and parts[3] == "users":
             if parts[2] != self.organization_id:
-                return self.error(403, "No access to this organization.",
-                                  code="ORGANIZATION_ACCESS_DENIED")
+                return self.error(
+                    403, "No access to this organization.", code="ORGANIZATION_ACCESS_DENIED"
+                )
             return self._org_routes(request, parts[4:])
         if parts[:2] == ["v1", "organizations"] and len(parts) == 4 and method == "GET":
             if parts[3] == "roles":
@@ -140,12 +152,22 @@ class FreddySandbox(Sandbox):
             me = self.users[0]
             return json_response(200, {k: me[k] for k in ("id", "email", "username", "full_name")})
         if rest[0] == "devices":
-            return json_response(200, [{"device_id": "dev_sandbox1", "device_name": "Sandbox",
-                                        "platform": "web", "location": "Zurich, CH",
-                                        "last_used_at": _stamp(EPOCH)}])
+            return json_response(
+                200,
+                [
+                    {
+                        "device_id": "dev_sandbox1",
+                        "device_name": "Sandbox",
+                        "platform": "web",
+                        "location": "Zurich, CH",
+                        "last_used_at": _stamp(EPOCH),
+                    }
+                ],
+            )
         if rest[0] == "welcomedetails":
-            return json_response(200, {"name": "Sandbox Org", "logo": None,
-                                       "email": "admin@example.com"})
+            return json_response(
+                200, {"name": "Sandbox Org", "logo": None, "email": "admin@example.com"}
+            )
         if rest[0] == "email" and len(rest) == 2:
             wanted = rest[1].lower()
             for user in self.users:
@@ -183,7 +205,9 @@ class FreddySandbox(Sandbox):
                 if rest[0] in (member["id"], member["user_id"]):
                     return json_response(200, self._member_view(member, nested=True))
             return self.error(404, "Member not found.", code="MEMBER_NOT_FOUND")
-        return self.error(404, f"No route for {request.method} {request.url.path}", code="NOT_FOUND")
+        return self.error(
+            404, f"No route for {request.method} {request.url.path}", code="NOT_FOUND"
+        )
 
     def _search_members(self, request: httpx.Request) -> httpx.Response:
         try:
@@ -191,27 +215,54 @@ class FreddySandbox(Sandbox):
         except ValueError:
             return self.error(422, "Body must be JSON.")
         skip, take = body.get("skip", 0), body.get("take", 10)
-        if not isinstance(skip, int) or not isinstance(take, int) or skip < 0 or not 1 <= take <= MAX_TAKE:
+        if (
+            not isinstance(skip, int)
+            or not isinstance(take, int)
+            or skip < 0
+            or not 1 <= take <= MAX_TAKE
+        ):
             return self.error(422, f"skip must be >= 0 and take between 1 and {MAX_TAKE}.")
         sort_field = body.get("sort_field", "created_at")
         if sort_field not in _SORT_FIELDS:
             return self.error(422, f"sort_field must be one of {sorted(_SORT_FIELDS)}.")
         members = [m for m in self.members if body.get("include_deleted") or not m["_deleted"]]
         if body.get("role_id"):
-            members = [m for m in members if body["role_id"] in (m["role"]["id"], m["role"]["name"])]
+            members = [
+                m for m in members if body["role_id"] in (m["role"]["id"], m["role"]["name"])
+            ]
         if body.get("status_id"):
-            members = [m for m in members if body["status_id"] in (m["status"]["id"], m["status"]["name"])]
+            members = [
+                m for m in members if body["status_id"] in (m["status"]["id"], m["status"]["name"])
+            ]
         if body.get("search_term"):
             term = str(body["search_term"]).lower()
-            members = [m for m in members if any(term in str(m.get(f) or "").lower()
-                                                 for f in ("full_name", "email", "username"))]
-        key = {"role": lambda m: m["role"]["name"], "status": lambda m: m["status"]["name"]}.get(
-            sort_field, lambda m: str(m.get(sort_field) or ""))
+            members = [
+                m
+                for m in members
+                if any(
+                    term in str(m.get(f) or "").lower() for f in ("full_name", "email", "username")
+                )
+            ]
+
+        def key(member: dict[str, Any]) -> str:
+            value = member.get(sort_field)
+            return str(value["name"] if isinstance(value, dict) else value or "")
+
         # Ties broken by membership id, as a database ORDER BY ..., id would.
-        members.sort(key=lambda m: (key(m), m["id"]), reverse=body.get("sort_direction", "desc") == "desc")
-        window = [self._member_view(m, nested=self.search_shape == "users") for m in members[skip : skip + take]]
+        members.sort(
+            key=lambda m: (key(m), m["id"]), reverse=body.get("sort_direction", "desc") == "desc"
+        )
+        window = [
+            self._member_view(m, nested=self.search_shape == "users")
+            for m in members[skip : skip + take]
+        ]
         if self.search_shape == "users":
-            answer = {"users": window, "total_users_count": len(members), "skip": skip, "take": take}
+            answer = {
+                "users": window,
+                "total_users_count": len(members),
+                "skip": skip,
+                "take": take,
+            }
         else:
             answer = {"members": window, "total": len(members), "skip": skip, "limit": take}
         return json_response(200, answer)
@@ -220,8 +271,12 @@ class FreddySandbox(Sandbox):
         view = {k: v for k, v in member.items() if not k.startswith("_")}
         if not nested:
             role, status = view.pop("role"), view.pop("status")
-            view.update(role_id=role["id"], role_name=role["name"],
-                        status_id=status["id"], status_name=status["name"])
+            view.update(
+                role_id=role["id"],
+                role_name=role["name"],
+                status_id=status["id"],
+                status_name=status["name"],
+            )
         return view
 
 
@@ -233,51 +288,64 @@ def _seed_users(count: int, seed: int) -> list[dict[str, Any]]:
         user_id = "usr_" + "".join(rng.choice("0123456789abcdef") for _ in range(16))
         sparse = person.index % 11 == 7  # a profile nobody filled in
         created = person.joined
-        users.append({
-            "id": user_id,
-            "email": vary_case(person.email, rng),
-            "username": None if sparse else person.username,
-            "full_name": None if sparse else f"{person.first_name} {person.last_name}",
-            "first_name": person.first_name,
-            "last_name": None if sparse else person.last_name,
-            "birthday": None,
-            "profile_image": None if sparse else f"https://cdn.example.com/profiles/{user_id}.jpg",
-            "timezone": person.timezone,
-            "country_id": None,
-            "post_code": None,
-            "gender": None,
-            "is_active": person.index % 9 != 4,  # about one in nine has left
-            "last_verified": _stamp(created + timedelta(hours=2)),
-            "last_login": None if sparse else _stamp(EPOCH - timedelta(days=person.index % 60)),
-            "created_at": _stamp(created),
-            "updated_at": _stamp(created + timedelta(days=person.index % 90)),
-            "current_organization_id": SANDBOX_ORGANIZATION_ID,
-            "global_role_id": "role_owner" if person.index == 0 else
-                              "role_admin" if person.is_admin else "role_member",
-        })
+        users.append(
+            {
+                "id": user_id,
+                "email": vary_case(person.email, rng),
+                "username": None if sparse else person.username,
+                "full_name": None if sparse else f"{person.first_name} {person.last_name}",
+                "first_name": person.first_name,
+                "last_name": None if sparse else person.last_name,
+                "birthday": None,
+                "profile_image": None
+                if sparse
+                else f"https://cdn.example.com/profiles/{user_id}.jpg",
+                "timezone": person.timezone,
+                "country_id": None,
+                "post_code": None,
+                "gender": None,
+                "is_active": person.index % 9 != 4,  # about one in nine has left
+                "last_verified": _stamp(created + timedelta(hours=2)),
+                "last_login": None if sparse else _stamp(EPOCH - timedelta(days=person.index % 60)),
+                "created_at": _stamp(created),
+                "updated_at": _stamp(created + timedelta(days=person.index % 90)),
+                "current_organization_id": SANDBOX_ORGANIZATION_ID,
+                "global_role_id": "role_owner"
+                if person.index == 0
+                else "role_admin"
+                if person.is_admin
+                else "role_member",
+            }
+        )
     return users
 
 
-def _seed_members(users: list[dict[str, Any]], organization_id: str, seed: int) -> list[dict[str, Any]]:
+def _seed_members(
+    users: list[dict[str, Any]], organization_id: str, seed: int
+) -> list[dict[str, Any]]:
     rng = random.Random(seed + 1)
     members = []
     for index, user in enumerate(users):
-        role = {"role_owner": "owner", "role_admin": "admin"}.get(str(user.get("global_role_id")), "member")
+        role = {"role_owner": "owner", "role_admin": "admin"}.get(
+            str(user.get("global_role_id")), "member"
+        )
         status = "active" if user.get("is_active") else "inactive"
         if index % 17 == 9:
             status = "pending"
-        members.append({
-            "id": "orgusr_" + "".join(rng.choice("0123456789abcdef") for _ in range(12)),
-            "user_id": user.get("id"),
-            "organization_id": organization_id,
-            "full_name": user.get("full_name"),
-            "email": user.get("email"),
-            "username": user.get("username"),
-            "role": dict(_ROLES[role]),
-            "status": dict(_STATUSES[status]),
-            "joined_at": user.get("created_at"),
-            "created_at": user.get("created_at"),
-            "last_modified_at": user.get("updated_at"),
-            "_deleted": index % 41 == 13,  # soft-deleted: only with include_deleted
-        })
+        members.append(
+            {
+                "id": "orgusr_" + "".join(rng.choice("0123456789abcdef") for _ in range(12)),
+                "user_id": user.get("id"),
+                "organization_id": organization_id,
+                "full_name": user.get("full_name"),
+                "email": user.get("email"),
+                "username": user.get("username"),
+                "role": dict(_ROLES[role]),
+                "status": dict(_STATUSES[status]),
+                "joined_at": user.get("created_at"),
+                "created_at": user.get("created_at"),
+                "last_modified_at": user.get("updated_at"),
+                "_deleted": index % 41 == 13,  # soft-deleted: only with include_deleted
+            }
+        )
     return members

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from ..http import Clock
+from userdir.http import Clock
 
 __all__ = ["FakeClock"]
 

@@ -6,7 +6,6 @@ does not import it into every test session.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -17,12 +16,12 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def userdir_plugin_manager() -> Iterator[PluginManager]:
+def userdir_plugin_manager() -> PluginManager:
     """A fresh plugin manager with every installed plugin; register throwaway
     plugins on it freely, nothing leaks into other tests."""
     from userdir.plugins import get_plugin_manager
 
-    yield get_plugin_manager()
+    return get_plugin_manager()
 
 
 @pytest.fixture

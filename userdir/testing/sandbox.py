@@ -101,7 +101,9 @@ class Sandbox(ABC):
         self, status: int, *, times: int = 1, headers: dict[str, str] | None = None, **kwargs: Any
     ) -> Fault:
         """Shorthand: the next ``times`` requests answer ``status`` in the provider's envelope."""
-        return self.inject(Fault("status", status=status, times=times, headers=headers or {}, **kwargs))
+        return self.inject(
+            Fault("status", status=status, times=times, headers=headers or {}, **kwargs)
+        )
 
     def _take_fault(self, request: httpx.Request) -> Fault | None:
         with self._lock:
@@ -124,7 +126,9 @@ class Sandbox(ABC):
             html = "<html><body><h1>502 Bad Gateway</h1></body></html>"
             return httpx.Response(fault.status if fault.status != 500 else 200, html=html)
         if fault.kind == "malformed_json":
-            return httpx.Response(200, content=b'{"users": [', headers={"content-type": "application/json"})
+            return httpx.Response(
+                200, content=b'{"users": [', headers={"content-type": "application/json"}
+            )
         if fault.kind == "empty":
             return httpx.Response(200, content=b"")
         if fault.kind == "delay":
@@ -228,4 +232,3 @@ def _handler_class(sandbox: Sandbox) -> type[http.server.BaseHTTPRequestHandler]
 #: How long a "timeout" fault stalls on a real socket; clients under test use
 #: shorter timeouts, so they time out first.
 _SERVER_TIMEOUT_STALL = 2.0
-
