@@ -1,0 +1,396 @@
+"""Freddy end to end, against its sandbox: MockTransport and a real loopback server."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import timezone
+
+import httpx
+import pytest
+import userdir
+from userdir import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidResponseError,
+    NormalizationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    UserStatus,
+)
+from userdir.testing import FakeClock, Fault
+
+from userdir_freddy.adapter import member_ids_request, normalize
+from userdir_freddy.sandbox import SANDBOX_API_KEY, SANDBOX_ORGANIZATION_ID, FreddySandbox
+from userdir_freddy.wire import MemberIds
+
+
+def load(sandbox: FreddySandbox, clock: FakeClock, **settings: object) -> userdir.Provider:
+    settings.setdefault("api_key", SANDBOX_API_KEY)
+    return userdir.load_provider("freddy", transport=sandbox.transport(), clock=clock, **settings)
+
+
+# -- listing ------------------------------------------------------------------------
+
+
+def test_lists_250_users_via_v1_user_once_each_with_minimum_requests(
+    freddy: userdir.Provider, freddy_sandbox: FreddySandbox
+) -> None:
+    users = list(freddy.users())
+    ids = [user.native_id for user in users]
+    assert len(ids) == 250 and len(set(ids)) == 250
+    assert set(ids) == {record["id"] for record in freddy_sandbox.users}
+    # 100 + 100 + 50: the short third page ends the listing.
+    assert len(freddy_sandbox.requests) == 3
+    assert [r.url.params["skip"] for r in freddy_sandbox.requests] == ["0", "100", "200"]
+    assert freddy.last_report is not None and freddy.last_report.complete
+
+
+def test_lists_250_members_via_org_search_once_each_with_minimum_requests(
+    freddy_sandbox: FreddySandbox, clock: FakeClock
+) -> None:
+    provider = load(
+        freddy_sandbox, clock, organization_id=SANDBOX_ORGANIZATION_ID, include_deleted=True
+    )
+    users = list(provider.users())
+    assert len(users) == 250 and len({u.native_id for u in users}) == 250
+    # native_id is the member's user_id, the same id /v1/user gives.
+    assert {u.native_id for u in users} == {record["id"] for record in freddy_sandbox.users}
+    # The total is known, so 3 requests (100 + 100 + 50) and no empty fourth.
+    assert len(freddy_sandbox.requests) == 3
+    assert all(r.method == "POST" for r in freddy_sandbox.requests)
+    assert all(u.raw["id"].startswith("orgusr_") for u in users)  # membership id kept in raw
+
+
+def test_org_search_without_deleted_members(
+    freddy_sandbox: FreddySandbox, clock: FakeClock
+) -> None:
+    provider = load(freddy_sandbox, clock, organization_id=SANDBOX_ORGANIZATION_ID)
+    deleted = {m["user_id"] for m in freddy_sandbox.members if m["_deleted"]}
+    listed = {u.native_id for u in provider.users()}
+    assert deleted and not deleted & listed
+    assert len(listed) == 250 - len(deleted)
+
+
+def test_both_documented_search_shapes_give_the_same_users(clock: FakeClock) -> None:
+    listings = []
+    for shape in ("users", "members"):
+        sandbox = FreddySandbox(search_shape=shape)  # type: ignore[arg-type]
+        provider = load(sandbox, clock, organization_id=SANDBOX_ORGANIZATION_ID)
+        listings.append({(u.native_id, u.status, u.is_admin, u.roles) for u in provider.users()})
+    assert listings[0] == listings[1]
+
+
+@pytest.mark.parametrize("page_size", [1, 7, 100, 250])
+def test_any_page_size_lists_everyone_once(page_size: int, clock: FakeClock) -> None:
+    sandbox = FreddySandbox(count=60)
+    provider = load(sandbox, clock, page_size=page_size)
+    ids = [u.native_id for u in provider.users()]
+    assert Counter(ids).most_common(1)[0][1] == 1 and len(ids) == 60
+    limit = min(page_size, 100)
+    assert len(sandbox.requests) == 60 // limit + 1  # bare arrays: one short/empty page ends it
+
+
+def test_status_filter_is_pushed_down_and_equals_local_filtering(
+    freddy: userdir.Provider, freddy_sandbox: FreddySandbox
+) -> None:
+    everyone = list(freddy.users())
+    freddy_sandbox.reset_log()
+    active = list(freddy.users(status="active"))
+    assert all(r.url.params["active_only"] == "true" for r in freddy_sandbox.requests)
+    assert active == [u for u in everyone if u.status is UserStatus.active]
+    inactive = list(freddy.users(status=["inactive"]))
+    assert inactive == [u for u in everyone if u.status is UserStatus.inactive]
+    assert len(active) + len(inactive) == 250 and inactive
+
+
+async def test_async_listing_equals_sync_listing(freddy: userdir.Provider) -> None:
+    sync_ids = [u.id for u in freddy.users()]
+    async_ids = [u.id async for u in freddy.ausers()]
+    assert async_ids == sync_ids
+    await freddy.aclose()
+
+
+@pytest.mark.loopback
+def test_lists_over_a_real_loopback_socket() -> None:
+    sandbox = FreddySandbox(count=120)
+    with sandbox.serve() as base_url:
+        assert base_url.startswith("http://127.0.0.1:")
+        with userdir.load_provider(
+            "freddy", api_key=SANDBOX_API_KEY, base_url=base_url
+        ) as provider:
+            users = list(provider.users())
+            me = provider.whoami()
+    assert len(users) == 120 and len(sandbox.requests) == 3
+    assert me.native_id == sandbox.users[0]["id"]
+    assert sandbox.requests[0].headers["user-agent"].startswith("userdir/")
+
+
+# -- lookups --------------------------------------------------------------------------
+
+
+def test_get_by_id_and_missing_id(freddy: userdir.Provider, freddy_sandbox: FreddySandbox) -> None:
+    record = freddy_sandbox.users[17]
+    assert freddy.get(record["id"]).raw == record
+    with pytest.raises(NotFoundError) as caught:
+        freddy.get("usr_doesnotexist")
+    assert caught.value.provider == "freddy" and caught.value.status_code == 404
+    assert caught.value.request_id and caught.value.request_id.startswith("req_sandbox")
+
+
+def test_get_with_hostile_id_stays_in_its_path_segment(
+    freddy: userdir.Provider, freddy_sandbox: FreddySandbox
+) -> None:
+    with pytest.raises(NotFoundError):
+        freddy.get("../../v1/user/me?x=#y")
+    assert (
+        freddy_sandbox.requests[-1].url.raw_path == b"/v1/user/..%2F..%2Fv1%2Fuser%2Fme%3Fx%3D%23y"
+    )
+
+
+def test_find_by_email_percent_encodes_and_matches_normalized(
+    freddy_sandbox: FreddySandbox, clock: FakeClock
+) -> None:
+    freddy_sandbox.users[3]["email"] = "Zoë.Test+Work@Example.com"
+    provider = load(freddy_sandbox, clock)
+    found = provider.find_by_email("zoë.test+work@example.COM")
+    assert [u.native_id for u in found] == [freddy_sandbox.users[3]["id"]]
+    assert (
+        freddy_sandbox.requests[-1].url.raw_path == b"/v1/user/email/zo%C3%AB.test+work@example.COM"
+    )
+    assert provider.find_by_email("nobody@example.com") == []
+
+
+def test_whoami_and_member_ids(freddy_sandbox: FreddySandbox, clock: FakeClock) -> None:
+    provider = load(freddy_sandbox, clock, organization_id=SANDBOX_ORGANIZATION_ID)
+    assert provider.whoami().native_id == freddy_sandbox.users[0]["id"]
+    ids = MemberIds.model_validate(
+        provider.request_json(member_ids_request(SANDBOX_ORGANIZATION_ID))
+    ).root
+    assert set(ids) == {m["user_id"] for m in freddy_sandbox.members if not m["_deleted"]}
+
+
+# -- normalization --------------------------------------------------------------------
+
+
+def test_normalizes_every_documented_user_field() -> None:
+    record = {
+        "id": "uid_abc123def456ghi789",
+        "email": "John.Doe@Company.com",
+        "username": "johndoe",
+        "full_name": None,
+        "first_name": "John",
+        "last_name": "Doe",
+        "birthday": "1990-05-15",
+        "profile_image": "https://cdn.freddy.aitronos.com/p.jpg",
+        "timezone": "America/New_York",
+        "is_active": False,
+        "last_login": "2025-01-15T14:30:00Z",
+        "created_at": "2025-01-10T09:00:00+01:00",
+        "updated_at": "2025-01-15T14:30:00Z",
+        "current_organization_id": "org_xyz",
+        "global_role_id": "role_admin",
+        "brand_new_field": {"kept": True},
+    }
+    user = normalize(record)
+    assert user.id == "freddy:uid_abc123def456ghi789"
+    assert user.email == "John.Doe@Company.com" and user.email_normalized == "john.doe@company.com"
+    assert user.full_name == "John Doe"
+    assert user.status is UserStatus.inactive and user.is_active is False
+    assert user.is_admin is True and user.roles == ("role_admin",)
+    assert user.organization_id == "org_xyz" and user.timezone == "America/New_York"
+    assert user.avatar_url == "https://cdn.freddy.aitronos.com/p.jpg"
+    assert user.created_at is not None and user.created_at.tzinfo is timezone.utc
+    assert user.created_at.hour == 8
+    assert user.raw == record  # untouched, unknown fields included
+
+
+def test_unknown_role_ids_leave_is_admin_unknown() -> None:
+    user = normalize(
+        {"id": "usr_1", "email": "a@b.c", "is_active": True, "global_role_id": "role_x9"}
+    )
+    assert user.is_admin is None and user.roles == ("role_x9",)
+
+
+def test_member_status_and_role_by_name_or_id() -> None:
+    base = {"id": "orgusr_1", "user_id": "usr_1", "email": "a@b.c"}
+    by_name = normalize(
+        {
+            **base,
+            "role": {"id": "role_abc123", "name": "Admin"},
+            "status": {"id": "status_q1", "name": "Pending"},
+        }
+    )
+    assert (by_name.status, by_name.is_admin) == (UserStatus.invited, True)
+    flat = normalize(
+        {
+            **base,
+            "role_id": "role_member",
+            "role_name": None,
+            "status_id": "status_inactive",
+            "status_name": None,
+        }
+    )
+    assert (flat.status, flat.is_admin, flat.roles) == (
+        UserStatus.inactive,
+        False,
+        ("role_member",),
+    )
+    with pytest.raises(ValueError, match="member status"):
+        normalize({**base, "status": {"id": "status_zz", "name": "Frozen"}})
+
+
+# -- failures ---------------------------------------------------------------------------
+
+
+def test_429_with_retry_after_is_waited_out_and_retried(
+    freddy: userdir.Provider, freddy_sandbox: FreddySandbox, clock: FakeClock
+) -> None:
+    freddy_sandbox.fail_next(429, headers={"Retry-After": "1"})
+    assert len(list(freddy.users())) == 250
+    assert clock.sleeps == [1.0]
+    assert len(freddy_sandbox.requests) == 4  # one refused + the three pages
+
+
+def test_429_beyond_the_retry_budget_raises_rate_limit_error(
+    freddy_sandbox: FreddySandbox, clock: FakeClock
+) -> None:
+    provider = load(freddy_sandbox, clock, max_retries=2)
+    freddy_sandbox.fail_next(429, times=10, headers={"Retry-After": "1"})
+    with pytest.raises(RateLimitError) as caught:
+        list(provider.users())
+    error = caught.value
+    assert error.provider == "freddy" and error.status_code == 429 and error.retry_after == 1.0
+    assert str(error).startswith("freddy: ")
+    assert clock.sleeps == [1.0, 1.0] and len(freddy_sandbox.requests) == 3
+
+
+def test_5xx_and_resets_are_retried_with_backoff_even_for_the_search_post(
+    freddy_sandbox: FreddySandbox, clock: FakeClock
+) -> None:
+    provider = load(freddy_sandbox, clock, organization_id=SANDBOX_ORGANIZATION_ID)
+    freddy_sandbox.fail_next(503, after=1)
+    freddy_sandbox.inject(Fault("reset", after=2))
+    assert len(list(provider.users())) == 244
+    assert len(clock.sleeps) == 2 and all(0.375 <= s <= 1.0 for s in clock.sleeps)
+
+
+def test_persistent_5xx_and_timeouts_become_typed_errors(
+    freddy_sandbox: FreddySandbox, clock: FakeClock
+) -> None:
+    provider = load(freddy_sandbox, clock, max_retries=1)
+    freddy_sandbox.fail_next(502, times=2)
+    with pytest.raises(ServerError, match="freddy"):
+        list(provider.users())
+    freddy_sandbox.inject(Fault("timeout", times=2))
+    with pytest.raises(TransportError, match="timed out"):
+        provider.get("usr_x")
+
+
+def test_wrong_key_is_an_authentication_error_without_the_key(
+    freddy_sandbox: FreddySandbox, clock: FakeClock
+) -> None:
+    provider = load(freddy_sandbox, clock, api_key="ak_wrong_key_0123456789")
+    with pytest.raises(AuthenticationError) as caught:
+        list(provider.users())
+    error = caught.value
+    assert (error.status_code, error.code) == (401, "INVALID_API_KEY")
+    assert error.request_id and error.request_id.startswith("req_sandbox")
+    for text in (str(error), repr(error), repr(provider), repr(provider.settings)):
+        assert "ak_wrong_key" not in text
+
+
+def test_bearer_auth_scheme(freddy_sandbox: FreddySandbox, clock: FakeClock) -> None:
+    provider = load(freddy_sandbox, clock, auth_scheme="bearer")
+    assert provider.whoami()
+    assert freddy_sandbox.requests[-1].headers["authorization"] == f"Bearer {SANDBOX_API_KEY}"
+    assert "x-api-key" not in freddy_sandbox.requests[-1].headers
+
+
+def test_foreign_organization_is_permission_denied(
+    freddy_sandbox: FreddySandbox, clock: FakeClock
+) -> None:
+    provider = load(freddy_sandbox, clock, organization_id="org_someone_else")
+    with pytest.raises(PermissionDeniedError) as caught:
+        list(provider.users())
+    assert caught.value.code == "ORGANIZATION_ACCESS_DENIED" and caught.value.status_code == 403
+
+
+def test_html_instead_of_json_is_an_invalid_response(
+    freddy: userdir.Provider, freddy_sandbox: FreddySandbox
+) -> None:
+    freddy_sandbox.inject(Fault("html", status=200))
+    with pytest.raises(InvalidResponseError, match="text/html"):
+        list(freddy.users())
+
+
+def test_object_where_the_array_belongs_is_an_invalid_response(
+    freddy: userdir.Provider, freddy_sandbox: FreddySandbox
+) -> None:
+    freddy_sandbox.inject(Fault(status=200, body={"users": []}))
+    with pytest.raises(InvalidResponseError, match="expected shape"):
+        list(freddy.users())
+
+
+def test_record_missing_id_raises_or_is_reported_by_policy(
+    freddy_sandbox: FreddySandbox, clock: FakeClock
+) -> None:
+    del freddy_sandbox.users[42]["id"]
+    provider = load(freddy_sandbox, clock)
+    with pytest.raises(NormalizationError, match="id") as caught:
+        list(provider.users())
+    assert caught.value.provider == "freddy"
+
+    users = list(provider.users(on_error="skip"))
+    report = provider.last_report
+    assert report is not None
+    assert len(users) == 249 and report.yielded == 249 and report.complete
+    assert len(report.rejected) == 1 and "id" in report.rejected[0].reason
+
+
+def test_settings_errors_name_the_setting_and_env_var() -> None:
+    with pytest.raises(ConfigurationError, match="FREDDY_API_KEY") as caught:
+        userdir.load_provider("freddy")
+    assert caught.value.setting == "api_key" and caught.value.env_var == "FREDDY_API_KEY"
+    with pytest.raises(ConfigurationError, match="FREDDY_BASE_URL"):
+        userdir.load_provider("freddy", api_key="k", base_url="http://api.example.com")
+    with pytest.raises(ConfigurationError, match="FREDDY_TIMEOUT"):
+        userdir.load_provider("freddy", api_key="k", timeout=-1)
+    with pytest.raises(ConfigurationError, match="auth_scheme"):
+        userdir.load_provider("freddy", api_key="k", auth_scheme="basic")
+    with pytest.raises(ConfigurationError, match="unknown setting 'apikey'"):
+        userdir.load_provider("freddy", apikey="k")
+
+
+def test_settings_come_from_env_and_keywords_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FREDDY_API_KEY", "ak_from_env")
+    monkeypatch.setenv("FREDDY_ORGANIZATION_ID", "org_env")
+    provider = userdir.load_provider("freddy", organization_id="org_kw")
+    assert provider.settings.api_key.get_secret_value() == "ak_from_env"  # type: ignore[attr-defined]
+    assert provider.settings.organization_id == "org_kw"  # type: ignore[attr-defined]
+    assert "ak_from_env" not in repr(provider.settings)
+
+
+def test_debug_logs_never_contain_the_key(
+    freddy: userdir.Provider, freddy_sandbox: FreddySandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    freddy_sandbox.fail_next(503)
+    with caplog.at_level(logging.DEBUG, logger="userdir"):
+        list(freddy.users())
+    assert caplog.records, "expected the client to log its requests at DEBUG"
+    assert SANDBOX_API_KEY not in caplog.text
+
+
+def test_unknown_provider_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="no provider named 'nope'.*freddy"):
+        userdir.load_provider("nope")
+
+
+def test_sandbox_refuses_requests_without_a_key() -> None:
+    sandbox = FreddySandbox()
+    response = sandbox(httpx.Request("GET", "https://api.aitronos.com/v1/user"))
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "AUTHENTICATION_REQUIRED"
