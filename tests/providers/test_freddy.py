@@ -385,7 +385,7 @@ def test_debug_logs_never_contain_the_key(
 
 
 def test_unknown_provider_is_a_configuration_error() -> None:
-    with pytest.raises(ConfigurationError, match="no provider named 'nope'.*freddy"):
+    with pytest.raises(ConfigurationError, match=r"no provider named 'nope'.*freddy"):
         userdir.load_provider("nope")
 
 
