@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
+
 import userdir
 from userdir.testing import FakeClock
-
 from userdir_freddy.sandbox import SANDBOX_API_KEY, FreddySandbox
 
 PROVIDER_ENV_PREFIXES = ("FREDDY_", "PNEUMATIC_", "EJENTO_", "USERDIR_")

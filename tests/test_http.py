@@ -7,6 +7,7 @@ import email.utils
 import httpx
 import pytest
 from pydantic import SecretStr
+
 from userdir.errors import (
     AuthenticationError,
     BadRequestError,

@@ -12,7 +12,7 @@ from .models import User, UserStatus, normalize_email
 from .pagination import Page, PageRequest, Paginator
 
 if TYPE_CHECKING:
-    import httpx
+    from .testing.sandbox import Sandbox
 
 __all__ = ["FILTERS", "ListPlan", "Lookup", "ProviderInfo", "UserQuery"]
 
@@ -26,7 +26,8 @@ class ProviderInfo:
 
     ``settings`` is the pydantic model of its settings; every field can come from
     the env var ``<NAME>_<FIELD>``. ``sandbox`` builds the provider's emulator
-    (an ``httpx`` handler) for ``userdir demo`` and the conformance kit.
+    (a :class:`userdir.testing.Sandbox`) for ``userdir demo``, cassette recording
+    and the conformance kit.
     ``filters`` are the :data:`FILTERS` its API can apply server-side.
     """
 
@@ -36,7 +37,7 @@ class ProviderInfo:
     docs_url: str | None = None
     filters: frozenset[str] = frozenset()
     supports_email_lookup: bool = False
-    sandbox: Callable[[], Callable[[httpx.Request], httpx.Response]] | None = None
+    sandbox: Callable[[], Sandbox] | None = None
 
     @property
     def env_vars(self) -> dict[str, str]:

@@ -13,11 +13,13 @@ from typing import Any, Literal
 
 import httpx
 from pydantic import Field, SecretStr, ValidationError
+
 from userdir import ListPlan, Lookup, ProviderInfo, User, UserQuery, UserStatus, hookimpl
 from userdir.config import ProviderSettings
 from userdir.errors import AuthenticationError, PermissionDeniedError, ProviderError
 from userdir.http import ClientOptions, ErrorDetails, quote_segment
 from userdir.pagination import OffsetPagination, Page, PageRequest
+from userdir.testing.sandbox import Sandbox
 
 from .wire import FreddyErrorEnvelope, FreddyMember, FreddyMemberPage, FreddyUser, FreddyUserList
 
@@ -49,8 +51,8 @@ def _settings(settings: ProviderSettings) -> FreddySettings:
     return settings
 
 
-def _sandbox() -> Any:
-    from .sandbox import FreddySandbox
+def _sandbox() -> Sandbox:
+    from .sandbox import FreddySandbox  # imported only when a sandbox is asked for
 
     return FreddySandbox()
 

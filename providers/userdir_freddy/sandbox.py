@@ -20,6 +20,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 import httpx
+
 from userdir.testing.people import EPOCH, people, vary_case
 from userdir.testing.sandbox import Sandbox, json_response
 
@@ -78,6 +79,10 @@ class FreddySandbox(Sandbox):
         self._trace = itertools.count(1)
 
     # -- protocol ---------------------------------------------------------------------
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return {"api_key": self.api_key}
 
     def error(self, status: int, message: str, *, code: str | None = None) -> httpx.Response:
         kinds = {

@@ -8,6 +8,7 @@ from datetime import timezone
 
 import httpx
 import pytest
+
 import userdir
 from userdir import (
     AuthenticationError,
@@ -22,7 +23,6 @@ from userdir import (
     UserStatus,
 )
 from userdir.testing import FakeClock, Fault
-
 from userdir_freddy.adapter import member_ids_request, normalize
 from userdir_freddy.sandbox import SANDBOX_API_KEY, SANDBOX_ORGANIZATION_ID, FreddySandbox
 from userdir_freddy.wire import MemberIds

@@ -77,6 +77,12 @@ class Sandbox(ABC):
 
     # -- what subclasses implement --------------------------------------------------
 
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The ``load_provider`` keywords that unlock this sandbox (its fake keys,
+        and a base URL when the provider has no public default)."""
+        return {}
+
     @abstractmethod
     def authenticate(self, request: httpx.Request) -> httpx.Response | None:
         """Return the provider's auth error response, or None when the request may pass."""

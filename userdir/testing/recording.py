@@ -1,0 +1,160 @@
+"""Record and replay provider cassettes (vcrpy), with every secret filtered out.
+
+By default the recordings come from the provider's **sandbox**, served through
+``httpx.MockTransport`` under the provider's public base URL, so the cassettes
+show the real paths and shapes. With ``--live`` they come from the real API,
+using credentials from the environment. Either way auth headers, keys and
+tokens are replaced by ``REDACTED`` before anything is written.
+
+    python -m userdir.testing.recording freddy               # from the sandbox
+    FREDDY_API_KEY=ak_... python -m userdir.testing.recording freddy --live
+    python -m userdir.testing.recording freddy --variant org --set organization_id=org_sandbox01
+
+Scenarios (one cassette each): ``list_users``, ``get_user``, ``find_by_email``,
+``whoami``. vcrpy is a dev dependency, imported only here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+from userdir import Provider, load_provider
+from userdir.errors import ConfigurationError, NotFoundError
+from userdir.plugins import default_plugin_manager, provider_registry
+
+__all__ = ["SECRET_HEADERS", "SECRET_QUERY_PARAMETERS", "cassette", "record_provider"]
+
+#: Request headers that carry credentials, for any provider we know of.
+SECRET_HEADERS = (
+    "authorization",
+    "x-api-key",
+    "ocp-apim-subscription-key",
+    "cookie",
+    "proxy-authorization",
+)
+SECRET_QUERY_PARAMETERS = ("api_key", "apikey", "key", "token", "access_token", "subscription-key")
+RESPONSE_HEADERS_DROPPED = ("set-cookie",)
+REDACTED = "REDACTED"
+
+SCENARIOS = ("list_users", "get_user", "find_by_email", "whoami")
+
+
+def cassette(path: Path, *, record: bool, secrets: tuple[str, ...] = ()) -> AbstractContextManager[Any]:
+    """A vcrpy cassette at *path*: recording (``record=True``) or strict replay.
+
+    ``secrets`` are literal values scrubbed from request bodies too.
+    """
+    import vcr  # dev dependency
+
+    def scrub_request(request: Any) -> Any:
+        body = request.body
+        if body and secrets:
+            text = body.decode() if isinstance(body, bytes) else str(body)
+            for secret in secrets:
+                text = text.replace(secret, REDACTED)
+            request.body = text.encode()
+        return request
+
+    def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+        headers = response.get("headers", {})
+        for name in list(headers):
+            if name.lower() in RESPONSE_HEADERS_DROPPED:
+                del headers[name]
+        return response
+
+    recorder = vcr.VCR(
+        record_mode="all" if record else "none",
+        match_on=("method", "scheme", "host", "port", "path", "query", "body"),
+        filter_headers=[(name, REDACTED) for name in SECRET_HEADERS],
+        filter_query_parameters=[(name, REDACTED) for name in SECRET_QUERY_PARAMETERS],
+        before_record_request=scrub_request,
+        before_record_response=scrub_response,
+        decode_compressed_response=True,
+    )
+    context: AbstractContextManager[Any] = recorder.use_cassette(str(path))
+    return context
+
+
+def run_scenario(provider: Provider, scenario: str) -> Any:
+    """Run one scenario against *provider*; return what it produced."""
+    if scenario == "list_users":
+        return [user.id for user in provider.users()]
+    first = next(iter(provider.users(status="active")))
+    if scenario == "get_user":
+        return provider.get(first.native_id).id
+    if scenario == "find_by_email":
+        return [user.id for user in provider.find_by_email(first.email or "")]
+    if scenario == "whoami":
+        try:
+            return provider.whoami().id
+        except ConfigurationError:
+            return None  # the provider has no whoami endpoint
+    raise ValueError(f"unknown scenario {scenario!r}")
+
+
+def record_provider(
+    name: str,
+    directory: Path,
+    *,
+    live: bool = False,
+    variant: str = "",
+    settings: Mapping[str, Any] | None = None,
+    log: Callable[[str], None] = print,
+) -> Iterator[Path]:
+    """Record every scenario for provider *name* into *directory*; yield each cassette."""
+    info = provider_registry(default_plugin_manager()).get(name)
+    secrets: tuple[str, ...] = ()
+    if live:
+        make = lambda: load_provider(name, **(settings or {}))  # noqa: E731
+    else:
+        if info.sandbox is None:
+            raise ConfigurationError("has no sandbox to record from", provider=name)
+        sandbox = info.sandbox()
+        unlocked = {**sandbox.settings, **(settings or {})}
+        secrets = tuple(str(value) for value in sandbox.settings.values() if value)
+
+        def make() -> Provider:
+            return load_provider(name, transport=sandbox.transport(), **unlocked)
+
+    directory.mkdir(parents=True, exist_ok=True)
+    prefix = f"{variant}_" if variant else ""
+    for scenario in SCENARIOS:
+        path = directory / f"{prefix}{scenario}.yaml"
+        path.unlink(missing_ok=True)
+        with cassette(path, record=True, secrets=secrets), make() as provider:
+            try:
+                result = run_scenario(provider, scenario)
+            except NotFoundError as exc:
+                result = f"not found: {exc}"
+        log(f"{path}: {'live' if live else 'sandbox'} recording, result {_summary(result)}")
+        yield path
+
+
+def _summary(result: Any) -> str:
+    return f"{len(result)} items" if isinstance(result, list) else repr(result)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m userdir.testing.recording")
+    parser.add_argument("provider")
+    parser.add_argument("--live", action="store_true", help="record the real API (keys from env)")
+    parser.add_argument("--variant", default="", help="cassette name prefix, e.g. 'org'")
+    parser.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE")
+    parser.add_argument("--out", type=Path, default=None, help="default: cassettes/<provider>")
+    args = parser.parse_args(argv)
+    settings = dict(item.split("=", 1) for item in args.set)
+    out = args.out or Path("cassettes") / args.provider
+    for _ in record_provider(
+        args.provider, out, live=args.live, variant=args.variant, settings=settings
+    ):
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
