@@ -44,7 +44,9 @@ REDACTED = "REDACTED"
 SCENARIOS = ("list_users", "get_user", "find_by_email", "whoami")
 
 
-def cassette(path: Path, *, record: bool, secrets: tuple[str, ...] = ()) -> AbstractContextManager[Any]:
+def cassette(
+    path: Path, *, record: bool, secrets: tuple[str, ...] = ()
+) -> AbstractContextManager[Any]:
     """A vcrpy cassette at *path*: recording (``record=True``) or strict replay.
 
     ``secrets`` are literal values scrubbed from request bodies too.
