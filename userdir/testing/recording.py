@@ -111,24 +111,25 @@ def record_provider(
     """Record every scenario for provider *name* into *directory*; yield each cassette."""
     info = provider_registry(default_plugin_manager()).get(name)
     secrets: tuple[str, ...] = ()
-    if live:
-        make = lambda: load_provider(name, **(settings or {}))  # noqa: E731
-    else:
+    transport = None
+    unlocked = dict(settings or {})
+    if not live:
         if info.sandbox is None:
             raise ConfigurationError("has no sandbox to record from", provider=name)
         sandbox = info.sandbox()
-        unlocked = {**sandbox.settings, **(settings or {})}
+        transport = sandbox.transport()
+        unlocked = {**sandbox.settings, **unlocked}
         secrets = tuple(str(value) for value in sandbox.settings.values() if value)
-
-        def make() -> Provider:
-            return load_provider(name, transport=sandbox.transport(), **unlocked)
 
     directory.mkdir(parents=True, exist_ok=True)
     prefix = f"{variant}_" if variant else ""
     for scenario in SCENARIOS:
         path = directory / f"{prefix}{scenario}.yaml"
         path.unlink(missing_ok=True)
-        with cassette(path, record=True, secrets=secrets), make() as provider:
+        with (
+            cassette(path, record=True, secrets=secrets),
+            load_provider(name, transport=transport, **unlocked) as provider,
+        ):
             try:
                 result = run_scenario(provider, scenario)
             except NotFoundError as exc:

@@ -1,0 +1,85 @@
+"""Ejento (V2 Legacy) JSON, as their API documents it. Unknown fields are kept.
+
+Sources: providers.md and the "Get User" doc page (``GET /v2/api/user/{user_id}``).
+Every answer is wrapped in ``{"success", "message", "data"}``. The list answer is
+not documented: :class:`EjentoPage` is Django REST framework's page, inferred from
+the Django field names (``date_joined``, ``is_staff``, ``is_superuser``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, RootModel
+
+__all__ = ["EjentoEnvelope", "EjentoOrganization", "EjentoPage", "EjentoUser", "EjentoUserList"]
+
+
+class _Wire(BaseModel):
+    # Keep what we do not know about: it lands in User.raw untouched anyway, and a
+    # new field must never make a record invalid.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class EjentoEnvelope(_Wire):
+    """``{"success": bool, "message": str, "data": ...}`` around every answer.
+
+    ``data`` is left unvalidated here: its shape depends on the endpoint, and on a
+    failure it may be ``null``, field errors or anything else.
+    """
+
+    success: bool
+    message: str | None = None
+    data: Any = None
+
+
+class EjentoOrganization(_Wire):
+    """A user's ``organization``, nested in full in every user record."""
+
+    id: int
+    org_name: str | None = None
+    domain: str | None = None
+    description: str | None = None
+    org_logo_url: str | None = None
+    org_icon_url: str | None = None
+    is_deleted: bool | None = None
+    created_by: str | None = None
+    created_on: datetime | None = None
+    modified_by: str | None = None
+    modified_on: datetime | None = None
+
+
+class EjentoUser(_Wire):
+    """The ``data`` of ``GET /v2/api/user/{user_id}`` (and of ``/api/v2/users/me``).
+
+    A Django user: names are ``""`` rather than null when unset (userdir reads a
+    blank as missing), and ``id`` is an integer.
+    """
+
+    id: int
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    is_active: bool
+    is_staff: bool | None = None
+    is_superuser: bool | None = None
+    date_joined: datetime | None = None
+    organization: EjentoOrganization | None = None
+
+
+class EjentoPage(_Wire):
+    """A Django REST framework page: ``{count, next, previous, results}`` (inferred).
+
+    ``next``/``previous`` are absolute URLs or null. Records are validated one by
+    one (:class:`EjentoUser`), so one bad record does not sink the page.
+    """
+
+    count: int | None = None
+    next: str | None = None
+    previous: str | None = None
+    results: list[dict[str, Any]]
+
+
+class EjentoUserList(RootModel[list[dict[str, Any]]]):
+    """A list answer whose ``data`` is a bare JSON array of users (inferred)."""

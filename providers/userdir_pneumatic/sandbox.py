@@ -1,0 +1,356 @@
+"""An emulator of the Pneumatic user API, built from providers.md and the wiki.
+
+Same paths, bearer auth, ``limit``/``offset`` paging with absolute ``next`` links,
+filters and error bodies as the documented API; a seeded data set (230 users by
+default) with invited users and their invites, deleted (``inactive``) users,
+guests, empty emails, unicode names and null phones and photos. Not the real
+service: responses carry ``x-userdir-sandbox: pneumatic``.
+
+    >>> sandbox = PneumaticSandbox()
+    >>> provider = userdir.load_provider("pneumatic", api_key=SANDBOX_API_KEY,
+    ...                                  transport=sandbox.transport())
+
+It holds people 100..329 of the shared pool, so it overlaps the Freddy sandbox
+(people 0..249) on 150 people, and it disagrees with Freddy on purpose for the
+reconciliation demo: a few people active in Freddy are deleted here
+(:data:`STATUS_DRIFT`) and a few last names are spelled differently
+(:data:`NAME_DRIFT`).
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+from userdir.testing.people import EPOCH, Person, people
+from userdir.testing.sandbox import Sandbox, json_response
+
+__all__ = [
+    "FIRST_PERSON",
+    "NAME_DRIFT",
+    "SANDBOX_API_KEY",
+    "STATUS_DRIFT",
+    "PneumaticSandbox",
+]
+
+#: The sandbox's key: shaped like a real one (pn-...), worthless anywhere else.
+SANDBOX_API_KEY = "pn-sandbox-not-a-real-key-0000000"
+#: Pneumatic holds people FIRST_PERSON.. of the shared pool.
+FIRST_PERSON = 100
+#: The Freddy sandbox holds people 0..249; person i has left Freddy when i % 9 == 4.
+_FREDDY_PEOPLE = range(250)
+
+_STATUSES = ("active", "inactive", "invited")
+_TYPES = ("user", "guest")
+_ORDERING_FIELDS = ("first_name", "last_name", "status")
+_DEFAULT_ORDERING = ("last_name",)  # the API's own default
+_GROUP_IDS = (11, 12, 14, 17, 23)
+_DATE_FORMATS = ("MMM dd, yyy, p", "dd MMM, yyy, p", "MMM dd, yyy, HH:mm", "dd MMM, yyy, HH:mm")
+_INVITE_SOURCES = ("email", "google", "microsoft")
+_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
+
+
+def _in_freddy_and_active(index: int) -> bool:
+    return index in _FREDDY_PEOPLE and index % 9 != 4
+
+
+def _status_drift(index: int) -> bool:
+    return _in_freddy_and_active(index) and index % 25 == 13
+
+
+def _name_drift(index: int) -> bool:
+    return index in _FREDDY_PEOPLE and index % 50 == 21 and index % 11 != 7
+
+
+#: Pool indices of people active in Freddy but deleted here.
+STATUS_DRIFT = frozenset(i for i in range(FIRST_PERSON, 250) if _status_drift(i))
+#: Pool indices of people whose last name is spelled differently here.
+NAME_DRIFT = frozenset(i for i in range(FIRST_PERSON, 250) if _name_drift(i))
+
+
+class PneumaticSandbox(Sandbox):
+    """Pneumatic's user endpoints, in memory.
+
+    ``users`` replaces the seeded records. Faults beyond the base class's:
+    ``cycle_next_links`` makes every ``next`` link point back to the first page;
+    ``foreign_next_host`` moves ``next`` links to another host. Both are plain
+    attributes, so a test can flip them at any time.
+    """
+
+    provider = "pneumatic"
+
+    def __init__(
+        self,
+        *,
+        count: int = 230,
+        seed: int = 3,
+        api_key: str = SANDBOX_API_KEY,
+        users: list[dict[str, Any]] | None = None,
+        latency: float = 0.0,
+        cycle_next_links: bool = False,
+        foreign_next_host: str | None = None,
+    ) -> None:
+        super().__init__(latency=latency)
+        self.api_key = api_key
+        self.users: list[dict[str, Any]] = users if users is not None else _seed_users(count, seed)
+        self.cycle_next_links = cycle_next_links
+        self.foreign_next_host = foreign_next_host
+
+    # -- protocol ---------------------------------------------------------------------
+
+    def error(self, status: int, message: str, *, code: str | None = None) -> httpx.Response:
+        if status == 400:
+            body: dict[str, Any] = {
+                "message": message,
+                "code": code or "validation_error",
+                "details": {},
+            }
+        else:
+            body = {"detail": message}
+        return json_response(status, body)
+
+    def _invalid(self, field: str, message: str) -> httpx.Response:
+        """The backend's validation envelope for one field."""
+        return json_response(
+            400,
+            {
+                "message": message,
+                "code": "validation_error",
+                "details": {"name": field, "reason": message},
+            },
+        )
+
+    def authenticate(self, request: httpx.Request) -> httpx.Response | None:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not key:
+            return self.error(401, "Authentication credentials were not provided.")
+        if key != self.api_key:
+            return self.error(401, "Invalid token.")
+        return None
+
+    def route(self, request: httpx.Request) -> httpx.Response:
+        raw_path = request.url.raw_path.split(b"?")[0].decode()
+        parts = [unquote(part) for part in raw_path.split("/")[1:]]
+        if parts[:2] != ["accounts", "users"] or len(parts) > 3:
+            return self.error(404, "Not found.")
+        if request.method != "GET":
+            return self.error(405, f'Method "{request.method}" not allowed.')
+        if len(parts) == 2:
+            return self._list_users(request)
+        return self._get_user(parts[2])  # "users/" (a trailing slash) lands here as ""
+
+    # -- GET /accounts/users/{id} -------------------------------------------------------
+
+    def _get_user(self, user_id: str) -> httpx.Response:
+        if user_id.isdigit():
+            for user in self.users:
+                # As in the open-source backend, retrieve goes through the default
+                # manager, which hides deleted users and guests (listing shows them).
+                if (
+                    user.get("id") == int(user_id)
+                    and user.get("status") != "inactive"
+                    and user.get("type", "user") == "user"
+                ):
+                    return json_response(200, user)
+        return self.error(404, "Not found.")
+
+    # -- GET /accounts/users ----------------------------------------------------------
+
+    def _list_users(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        users = list(self.users)
+        for name, allowed, value_of in (
+            ("status", _STATUSES, lambda user: user.get("status")),
+            ("type", _TYPES, lambda user: user.get("type", "user")),
+        ):
+            wanted = _comma_values(params.get(name))
+            if not wanted:
+                continue  # absent or empty: no filter (the backend's behaviour)
+            for value in wanted:
+                if value not in allowed:
+                    # Filter errors come in DRF's plain form, not the envelope.
+                    return json_response(
+                        400, {name: [f"'{value}' is an invalid value for the filter"]}
+                    )
+            users = [user for user in users if value_of(user) in wanted]
+        groups = _comma_values(params.get("groups"))
+        if groups:
+            if not all(group.isdigit() for group in groups):
+                return json_response(400, {"groups": ["Value should be a list of integers."]})
+            wanted_groups = {int(group) for group in groups}
+            users = [user for user in users if wanted_groups & set(user.get("groups") or ())]
+        ordering = _comma_values(params.get("ordering")) or list(_DEFAULT_ORDERING)
+        for key in ordering:
+            if key.lstrip("-") not in _ORDERING_FIELDS:
+                return json_response(
+                    400,
+                    {
+                        "ordering": [
+                            f"Select a valid choice. {key} is not one of the available choices."
+                        ]
+                    },
+                )
+        users = _ordered(users, ordering)
+        if "limit" not in params:
+            return json_response(200, users)  # no limit: every user, as a bare array
+        try:
+            limit = int(params["limit"])
+            offset = int(params.get("offset", 0))
+        except ValueError:
+            return self._invalid("limit", "limit and offset must be integers.")
+        if limit < 1 or offset < 0:
+            return self._invalid("limit", "limit must be at least 1 and offset at least 0.")
+        return json_response(
+            200,
+            {
+                "count": len(users),
+                "next": self._next_link(request, offset, limit, len(users)),
+                "previous": _previous_link(request, offset, limit),
+                "results": users[offset : offset + limit],
+            },
+        )
+
+    def _next_link(self, request: httpx.Request, offset: int, limit: int, count: int) -> str | None:
+        if offset + limit >= count:
+            return None
+        # Built from the request URL like DRF does, so every query parameter stays.
+        url = request.url.copy_set_param("offset", 0 if self.cycle_next_links else offset + limit)
+        if self.foreign_next_host:
+            url = url.copy_with(host=self.foreign_next_host)
+        return str(url)
+
+
+def _comma_values(value: str | None) -> list[str]:
+    return [part for part in (value or "").replace(" ", "").split(",") if part]
+
+
+def _previous_link(request: httpx.Request, offset: int, limit: int) -> str | None:
+    if offset <= 0:
+        return None
+    if offset - limit <= 0:
+        return str(request.url.copy_remove_param("offset"))
+    return str(request.url.copy_set_param("offset", offset - limit))
+
+
+def _ordered(users: list[dict[str, Any]], ordering: list[str]) -> list[dict[str, Any]]:
+    # Python's sort is stable: sorting by the last key first yields a multi-key order.
+    # Ties keep the stored (id) order; the real database promises no tie order at all.
+    result = list(users)
+    for key in reversed(ordering):
+        name = key.lstrip("-")
+        sort_key: Callable[[dict[str, Any]], str] = lambda user: str(  # noqa: E731
+            user.get(name) or ""
+        ).casefold()
+        result.sort(key=sort_key, reverse=key.startswith("-"))
+    return result
+
+
+# -- seeded data ----------------------------------------------------------------------
+
+
+def _respelled(last_name: str) -> str:
+    """The same name as another tool stores it: transliterated, unaccented, no apostrophe."""
+    plain = unicodedata.normalize("NFKD", last_name.translate(_GERMAN))
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).replace("'", "")
+    return plain if plain != last_name else last_name + "e"
+
+
+def _status(index: int) -> str:
+    if index not in _FREDDY_PEOPLE and index % 11 == 3:
+        return "invited"
+    if index in _FREDDY_PEOPLE:
+        # Agree with Freddy about who left, except for the deliberate drift.
+        return "active" if _in_freddy_and_active(index) and not _status_drift(index) else "inactive"
+    return "inactive" if index % 17 == 9 else "active"
+
+
+def _language(person: Person) -> str:
+    if person.index % 19 == 7:
+        return "fr"
+    if person.index % 23 == 8:
+        return "es"
+    return "de" if person.timezone in ("Europe/Berlin", "Europe/Zurich") else "en"
+
+
+def _phone(rng: random.Random) -> str:
+    country = rng.choice(("41", "49", "1", "44"))
+    return f"+{country} {rng.randint(100, 999)} {rng.randint(100, 999)} {rng.randint(10, 99)}"
+
+
+def _seed_users(count: int, seed: int) -> list[dict[str, Any]]:
+    """Pneumatic holds people FIRST_PERSON..FIRST_PERSON+count-1 of the shared pool."""
+    rng = random.Random(seed)
+    pool = people(max(FIRST_PERSON + count, 400))[FIRST_PERSON : FIRST_PERSON + count]
+    ids, next_id = [], 2000
+    for _ in pool:
+        next_id += rng.randint(1, 9)  # ids with gaps, as after deletions and failed invites
+        ids.append(next_id)
+    owner_id = ids[0] if ids else 0
+    owner_name = f"{pool[0].first_name} {pool[0].last_name}" if pool else ""
+    admin_ids = [uid for uid, p in zip(ids, pool) if p.is_admin] or [owner_id]
+    users: list[dict[str, Any]] = []
+    for user_id, person in zip(ids, pool):
+        index = person.index
+        status = _status(index)
+        is_guest = index not in _FREDDY_PEOPLE and index % 13 == 5
+        blank_names = status == "invited" and index % 2 == 0  # invited by email only
+        joined = person.joined if status != "invited" else EPOCH - timedelta(days=1 + index % 20)
+        user: dict[str, Any] = {
+            "id": user_id,
+            "type": "guest" if is_guest else "user",
+            # Stored lowercase; a few accounts have none at all.
+            "email": "" if index % 37 == 12 and status != "invited" else person.email.lower(),
+            "first_name": "" if blank_names else person.first_name,
+            "last_name": ""
+            if blank_names
+            else _respelled(person.last_name)
+            if index in NAME_DRIFT
+            else person.last_name,
+            "phone": None if index % 3 == 0 else _phone(rng),
+            "photo": None
+            if index % 4 == 1
+            else f"https://files.example.com/pneumatic/avatars/{user_id}.jpg",
+            "status": status,
+            "is_admin": user_id == owner_id or (person.is_admin and not is_guest),
+            "date_joined_tsp": round(joined.timestamp() + rng.random(), 6),
+            "is_account_owner": user_id == owner_id,
+            "language": _language(person),
+            "timezone": person.timezone or "UTC",
+            "date_fmt": rng.choice(_DATE_FORMATS),
+            "date_fdw": 0 if (person.timezone or "").startswith("America/") else 1,
+            "invite": None,
+            "groups": sorted(rng.sample(_GROUP_IDS, k=rng.choice((0, 1, 1, 2)))),
+            "manager_id": None,
+            "subordinates_ids": [],
+            "vacation": None,
+        }
+        if status == "invited":
+            user["invite"] = {
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "by_username": owner_name,
+                "date_created": joined.isoformat().replace("+00:00", "Z"),
+                "invited_by": owner_id,
+                "invited_from": rng.choice(_INVITE_SOURCES),
+            }
+        if status == "active" and not is_guest and user_id != owner_id and index % 4 == 2:
+            user["manager_id"] = rng.choice(admin_ids)
+        if status == "active" and not is_guest and index % 41 == 30:
+            start = EPOCH.date() - timedelta(days=3)
+            user["vacation"] = {
+                "start_date": start.isoformat(),
+                "end_date": (start + timedelta(days=14)).isoformat(),
+                "absence_status": rng.choice(("vacation", "sick_leave")),
+                "substitute_user_ids": [user["manager_id"] or owner_id],
+            }
+        users.append(user)
+    by_id = {user["id"]: user for user in users}
+    for user in users:
+        if user["manager_id"] is not None:
+            by_id[user["manager_id"]]["subordinates_ids"].append(user["id"])
+    return users

@@ -1,0 +1,49 @@
+"""Every example in the README runs, exactly as written."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from userdir.cli import cli
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+TEXT = README.read_text()
+PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", TEXT, flags=re.DOTALL)
+SHELL_BLOCKS = re.findall(r"```sh\n(.*?)```", TEXT, flags=re.DOTALL)
+
+
+def test_readme_has_python_examples() -> None:
+    assert len(PYTHON_BLOCKS) >= 3
+
+
+@pytest.mark.parametrize("code", PYTHON_BLOCKS, ids=lambda c: c.splitlines()[0][:40])
+def test_python_example_runs(code: str, capsys: pytest.CaptureFixture[str]) -> None:
+    exec(compile(code, str(README), "exec"), {"__name__": "__readme__"})  # noqa: S102
+    assert capsys.readouterr().out.strip(), "a README example should show its result"
+
+
+def userdir_commands() -> list[str]:
+    commands = []
+    for block in SHELL_BLOCKS:
+        for line in block.splitlines():
+            for part in line.split("&&"):
+                part = part.strip()
+                if part.startswith("userdir ") and "$" not in part and "..." not in part:
+                    commands.append(part.split(" #")[0].split(" >")[0].split(" |")[0].strip())
+    return commands
+
+
+def test_readme_shows_the_demo_command() -> None:
+    assert "userdir demo" in userdir_commands()
+
+
+@pytest.mark.parametrize("command", userdir_commands())
+def test_shell_example_runs(command: str) -> None:
+    result = CliRunner().invoke(cli, shlex.split(command)[1:], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip()
