@@ -12,16 +12,18 @@ and matches emails itself, and ``whoami()`` is not supported.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any, Literal
 
 import httpx
 from pydantic import Field, PositiveInt, SecretStr, ValidationError, field_validator
+
 from userdir import ListPlan, Lookup, ProviderInfo, User, UserQuery, UserStatus, hookimpl
 from userdir.config import ProviderSettings
 from userdir.http import ClientOptions, ErrorDetails, quote_segment
 from userdir.pagination import NextLinkPagination, Page, PageRequest
+from userdir.testing.sandbox import Sandbox
 
 from .wire import (
     PneumaticDetail,
@@ -116,8 +118,8 @@ def _settings(settings: ProviderSettings) -> PneumaticSettings:
     return settings
 
 
-def _sandbox() -> Callable[[httpx.Request], httpx.Response]:
-    from .sandbox import PneumaticSandbox
+def _sandbox() -> Sandbox:
+    from .sandbox import PneumaticSandbox  # imported only when a sandbox is asked for
 
     return PneumaticSandbox()
 

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import httpx
+
 from userdir.testing.people import EPOCH, Person, people
 from userdir.testing.sandbox import Sandbox, json_response
 
@@ -53,7 +54,9 @@ _DEFAULT_ORDERING = ("last_name",)  # the API's own default
 _GROUP_IDS = (11, 12, 14, 17, 23)
 _DATE_FORMATS = ("MMM dd, yyy, p", "dd MMM, yyy, p", "MMM dd, yyy, HH:mm", "dd MMM, yyy, HH:mm")
 _INVITE_SOURCES = ("email", "google", "microsoft")
-_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
+_GERMAN = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
+)
 
 
 def _in_freddy_and_active(index: int) -> bool:
@@ -103,6 +106,10 @@ class PneumaticSandbox(Sandbox):
         self.foreign_next_host = foreign_next_host
 
     # -- protocol ---------------------------------------------------------------------
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return {"api_key": self.api_key}
 
     def error(self, status: int, message: str, *, code: str | None = None) -> httpx.Response:
         if status == 400:
@@ -199,13 +206,12 @@ class PneumaticSandbox(Sandbox):
         users = _ordered(users, ordering)
         if "limit" not in params:
             return json_response(200, users)  # no limit: every user, as a bare array
-        try:
-            limit = int(params["limit"])
-            offset = int(params.get("offset", 0))
-        except ValueError:
-            return self._invalid("limit", "limit and offset must be integers.")
-        if limit < 1 or offset < 0:
-            return self._invalid("limit", "limit must be at least 1 and offset at least 0.")
+        limit = _int_param(params["limit"])
+        if limit is None or limit < 1:
+            return self._invalid("limit", "Ensure this value is a whole number of at least 1.")
+        offset = _int_param(params.get("offset", "0"))
+        if offset is None or offset < 0:
+            return self._invalid("offset", "Ensure this value is a whole number of at least 0.")
         return json_response(
             200,
             {
@@ -226,6 +232,13 @@ class PneumaticSandbox(Sandbox):
         return str(url)
 
 
+def _int_param(value: str) -> int | None:
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
 def _comma_values(value: str | None) -> list[str]:
     return [part for part in (value or "").replace(" ", "").split(",") if part]
 
@@ -243,12 +256,15 @@ def _ordered(users: list[dict[str, Any]], ordering: list[str]) -> list[dict[str,
     # Ties keep the stored (id) order; the real database promises no tie order at all.
     result = list(users)
     for key in reversed(ordering):
-        name = key.lstrip("-")
-        sort_key: Callable[[dict[str, Any]], str] = lambda user: str(  # noqa: E731
-            user.get(name) or ""
-        ).casefold()
-        result.sort(key=sort_key, reverse=key.startswith("-"))
+        result.sort(key=_text_of(key.lstrip("-")), reverse=key.startswith("-"))
     return result
+
+
+def _text_of(field: str) -> Callable[[dict[str, Any]], str]:
+    def text(user: dict[str, Any]) -> str:
+        return str(user.get(field) or "").casefold()
+
+    return text
 
 
 # -- seeded data ----------------------------------------------------------------------
@@ -293,9 +309,9 @@ def _seed_users(count: int, seed: int) -> list[dict[str, Any]]:
         ids.append(next_id)
     owner_id = ids[0] if ids else 0
     owner_name = f"{pool[0].first_name} {pool[0].last_name}" if pool else ""
-    admin_ids = [uid for uid, p in zip(ids, pool) if p.is_admin] or [owner_id]
+    admin_ids = [uid for uid, p in zip(ids, pool, strict=True) if p.is_admin] or [owner_id]
     users: list[dict[str, Any]] = []
-    for user_id, person in zip(ids, pool):
+    for user_id, person in zip(ids, pool, strict=True):
         index = person.index
         status = _status(index)
         is_guest = index not in _FREDDY_PEOPLE and index % 13 == 5
