@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from datetime import timezone
 
@@ -394,3 +395,19 @@ def test_sandbox_refuses_requests_without_a_key() -> None:
     response = sandbox(httpx.Request("GET", "https://api.aitronos.com/v1/user"))
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "AUTHENTICATION_REQUIRED"
+
+
+@pytest.mark.loopback
+def test_retry_after_is_really_waited_out_over_a_real_socket() -> None:
+    sandbox = FreddySandbox(count=5)
+    sandbox.fail_next(429, headers={"Retry-After": "1"})
+    with (
+        sandbox.serve() as base_url,
+        userdir.load_provider("freddy", api_key=SANDBOX_API_KEY, base_url=base_url) as provider,
+    ):
+        started = time.monotonic()
+        users = list(provider.users())
+        waited = time.monotonic() - started
+    assert len(users) == 5
+    assert len(sandbox.requests) == 2
+    assert waited >= 1.0  # the real clock slept the full Retry-After
