@@ -9,6 +9,7 @@ import logging
 from ._listing import ProviderReport, Rejection
 from ._version import __version__
 from .config import ProviderSettings
+from .directory import AsyncDirectory, Directory, DirectoryReport
 from .errors import (
     AuthenticationError,
     BadRequestError,
@@ -30,9 +31,12 @@ from .provider import Provider, available_providers, load_provider
 from .types import ListPlan, Lookup, ProviderInfo, UserQuery
 
 __all__ = [
+    "AsyncDirectory",
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
+    "Directory",
+    "DirectoryReport",
     "InvalidResponseError",
     "ListPlan",
     "Lookup",

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from .errors import InvalidResponseError, NormalizationError, PaginationError, ProviderError
+from .errors import InvalidResponseError, NormalizationError, PaginationError, UserdirError
 from .models import User
 from .pagination import PageRequest, PagingFault
 from .types import ListPlan, UserQuery
@@ -41,7 +41,7 @@ class ProviderReport:
     provider: str
     yielded: int = 0
     rejected: list[Rejection] = field(default_factory=list)
-    errors: list[ProviderError] = field(default_factory=list)
+    errors: list[UserdirError] = field(default_factory=list)
     duplicates_dropped: int = 0
     warnings: list[str] = field(default_factory=list)
     requests: int = 0

@@ -1,24 +1,54 @@
-"""Provider settings: declared as pydantic models, filled from keywords and env vars.
+"""Provider settings: declared as pydantic models, filled from keywords, env vars
+and an optional TOML file.
 
 A provider declares its settings by subclassing :class:`ProviderSettings`. Every
-field can come from a keyword of ``load_provider`` or from an environment
-variable named ``<PROVIDER>_<FIELD>`` (``FREDDY_API_KEY``); keywords win. Secrets
-are ``pydantic.SecretStr``: they never show in a repr, a log or an error.
+field can come from a keyword of ``load_provider``, from an environment variable
+named ``<PROVIDER>_<FIELD>`` (``FREDDY_API_KEY``), or from a ``[<provider>]``
+table of ``userdir.toml``; in that order of precedence. Secrets are
+``pydantic.SecretStr``: they never show in a repr, a log or an error, and they
+may not be written in the config file: there, ``api_key_env = "MY_VAR"`` names
+the env var that holds one.
+
+    # userdir.toml
+    [freddy]
+    organization_id = "org_123"
+    api_key_env = "FREDDY_PROD_KEY"     # the key itself stays in the environment
+
+    [ejento]
+    base_url = "https://ejento.example.com"
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 from .errors import ConfigurationError
 
-__all__ = ["ProviderSettings", "env_var_name", "is_loopback_host", "resolve_settings"]
+__all__ = [
+    "CONFIG_FILE_NAME",
+    "ProviderSettings",
+    "env_var_name",
+    "file_settings",
+    "is_loopback_host",
+    "load_config_file",
+    "resolve_settings",
+    "secret_fields",
+]
+
+CONFIG_FILE_NAME = "userdir.toml"
 
 
 def is_loopback_host(host: str) -> bool:
@@ -118,3 +148,77 @@ def _configuration_error(provider: str, exc: ValidationError) -> ConfigurationEr
     else:
         message = f"invalid setting {setting!r} (env {env_name}): {error['msg']}"
     return ConfigurationError(message, provider=provider, setting=setting, env_var=env_name)
+
+
+def secret_fields(model: type[ProviderSettings]) -> set[str]:
+    """Names of the settings that hold secrets (typed ``SecretStr``)."""
+    secret = {SecretStr, SecretStr | None}
+    return {name for name, field in model.model_fields.items() if field.annotation in secret}
+
+
+def load_config_file(path: str | Path | None = None, *, required: bool = False) -> dict[str, Any]:
+    """Read a userdir TOML file: ``path``, else ``$USERDIR_CONFIG``, else ``./userdir.toml``.
+
+    Returns ``{}`` when no file is found (unless *required*).
+    """
+    explicit = path is not None or "USERDIR_CONFIG" in os.environ
+    candidate = Path(path or os.environ.get("USERDIR_CONFIG") or CONFIG_FILE_NAME)
+    if not candidate.is_file():
+        if explicit or required:
+            raise ConfigurationError(f"config file {str(candidate)!r} does not exist")
+        return {}
+    try:
+        data: dict[str, Any] = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(
+            f"config file {str(candidate)!r} is not valid TOML: {exc}"
+        ) from None
+    for name, table in data.items():
+        if not isinstance(table, dict):
+            raise ConfigurationError(
+                f"config file {str(candidate)!r}: {name!r} must be a [{name}] table"
+            )
+    return data
+
+
+def file_settings(
+    model: type[ProviderSettings],
+    table: Mapping[str, Any],
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """One provider's ``[table]`` from the config file, as setting values.
+
+    A secret written in the file is refused; ``<secret>_env = "VAR"`` reads it
+    from the environment variable ``VAR`` instead.
+    """
+    provider = model.provider_name
+    environ = os.environ if environ is None else environ
+    secrets = secret_fields(model)
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        setting = key.removesuffix("_env") if key.endswith("_env") else key
+        if key.endswith("_env") and setting in secrets:
+            if not isinstance(value, str) or not environ.get(value):
+                raise ConfigurationError(
+                    f"config file names env var {value!r} for {setting!r}, but it is not set",
+                    provider=provider,
+                    setting=setting,
+                    env_var=str(value),
+                )
+            values[setting] = environ[value]
+        elif key in secrets:
+            raise ConfigurationError(
+                f"secret {key!r} must not be written in the config file: set "
+                f'{env_var_name(provider, key)} or write {key}_env = "NAME_OF_AN_ENV_VAR"',
+                provider=provider,
+                setting=key,
+                env_var=env_var_name(provider, key),
+            )
+        elif key not in model.model_fields:
+            raise ConfigurationError(
+                f"unknown setting {key!r} in the config file", provider=provider, setting=key
+            )
+        else:
+            values[key] = value
+    return values

@@ -16,7 +16,7 @@ import pluggy
 from pydantic import ValidationError
 
 from ._listing import ErrorPolicy, Listing, ProviderReport, describe_invalid, record_id
-from .config import ProviderSettings, resolve_settings
+from .config import ProviderSettings, file_settings, resolve_settings
 from .errors import ConfigurationError, NormalizationError, NotFoundError
 from .http import AsyncClient, Clock, RateLimiter, RequestCore, RetryPolicy, SyncClient
 from .models import User, UserStatus, normalize_email
@@ -42,14 +42,17 @@ def load_provider(
     transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
     plugin_manager: pluggy.PluginManager | None = None,
     environ: Mapping[str, str] | None = None,
+    config: Mapping[str, Any] | None = None,
     clock: Clock | None = None,
     **settings: Any,
 ) -> Provider:
     """One configured provider.
 
     Settings come from keywords, then env vars (``<NAME>_<SETTING>``), then the
-    plugin's defaults. ``transport`` is any httpx transport; an
-    ``httpx.MockTransport`` (e.g. a sandbox) serves both sync and async use.
+    ``[name]`` table of *config* (a parsed ``userdir.toml``, see
+    :func:`userdir.config.load_config_file`), then the plugin's defaults.
+    ``transport`` is any httpx transport; an ``httpx.MockTransport`` (e.g. a
+    sandbox) serves both sync and async use.
 
     :raises ConfigurationError: unknown provider, or a setting missing or invalid
         (the message names the setting and its env var).
@@ -58,7 +61,9 @@ def load_provider(
     info = provider_registry(pm).get(name)
     if base_url is not None:
         settings["base_url"] = base_url
-    resolved = resolve_settings(info.settings, settings, environ=environ)
+    table = (config or {}).get(name) or {}
+    from_file = file_settings(info.settings, table, environ=environ) if table else None
+    resolved = resolve_settings(info.settings, settings, environ=environ, file_values=from_file)
     return Provider(info, resolved, plugin_manager=pm, transport=transport, clock=clock)
 
 
@@ -204,12 +209,23 @@ class Provider:
         query = UserQuery.build(
             status=status, email_domain=email_domain, updated_since=updated_since
         )
-        listing = self._listing(query, on_error, report)
+        for page in self.pages(query, on_error=on_error, report=report):
+            yield from page
+
+    def pages(
+        self,
+        query: UserQuery | None = None,
+        *,
+        on_error: ErrorPolicy = "raise",
+        report: ProviderReport | None = None,
+    ) -> Iterator[list[User]]:
+        """The listing one page at a time (after filtering; a page may be empty)."""
+        listing = self._listing(query or UserQuery(), on_error, report)
         client = self._client()
         request: PageRequest | None = listing.first_request()
         while request is not None:
             users, request = listing.feed(client.get_json(request))
-            yield from users
+            yield users
 
     def __iter__(self) -> Iterator[User]:
         return self.users()
@@ -280,13 +296,24 @@ class Provider:
         query = UserQuery.build(
             status=status, email_domain=email_domain, updated_since=updated_since
         )
-        listing = self._listing(query, on_error, report)
+        async for page in self.apages(query, on_error=on_error, report=report):
+            for user in page:
+                yield user
+
+    async def apages(
+        self,
+        query: UserQuery | None = None,
+        *,
+        on_error: ErrorPolicy = "raise",
+        report: ProviderReport | None = None,
+    ) -> AsyncIterator[list[User]]:
+        """The async twin of :meth:`pages`."""
+        listing = self._listing(query or UserQuery(), on_error, report)
         client = self._aclient()
         request: PageRequest | None = listing.first_request()
         while request is not None:
             users, request = listing.feed(await client.get_json(request))
-            for user in users:
-                yield user
+            yield users
 
     async def aget(self, native_id: str) -> User:
         lookup = self._required_lookup("userdir_get_user", "get a user by id", native_id=native_id)

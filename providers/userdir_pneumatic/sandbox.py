@@ -11,10 +11,10 @@ service: responses carry ``x-userdir-sandbox: pneumatic``.
     ...                                  transport=sandbox.transport())
 
 It holds people 100..329 of the shared pool, so it overlaps the Freddy sandbox
-(people 0..249) on 150 people, and it disagrees with Freddy on purpose for the
-reconciliation demo: a few people active in Freddy are deleted here
-(:data:`STATUS_DRIFT`) and a few last names are spelled differently
-(:data:`NAME_DRIFT`).
+(people 0..249) on 150 people, a few of them without an email here. It disagrees
+with Freddy on purpose, for the reconciliation demo: a few people active in
+Freddy are deleted here (:data:`STATUS_DRIFT`) and a few last names are spelled
+differently (:data:`NAME_DRIFT`).
 """
 
 from __future__ import annotations
@@ -54,8 +54,10 @@ _DEFAULT_ORDERING = ("last_name",)  # the API's own default
 _GROUP_IDS = (11, 12, 14, 17, 23)
 _DATE_FORMATS = ("MMM dd, yyy, p", "dd MMM, yyy, p", "MMM dd, yyy, HH:mm", "dd MMM, yyy, HH:mm")
 _INVITE_SOURCES = ("email", "google", "microsoft")
-_GERMAN = str.maketrans(
+# How a tool that stores ASCII spells the letters NFKD cannot take apart.
+_ASCII_SPELLING = str.maketrans(
     {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
+    | {"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "\u0131": "i", "'": ""}
 )
 
 
@@ -63,18 +65,40 @@ def _in_freddy_and_active(index: int) -> bool:
     return index in _FREDDY_PEOPLE and index % 9 != 4
 
 
+def _has_no_email(index: int) -> bool:
+    return index % 37 == 12
+
+
 def _status_drift(index: int) -> bool:
     return _in_freddy_and_active(index) and index % 25 == 13
 
 
-def _name_drift(index: int) -> bool:
-    return index in _FREDDY_PEOPLE and index % 50 == 21 and index % 11 != 7
+def _respelled(last_name: str) -> str:
+    """The name as an ASCII-only tool stores it: transliterated, unaccented, no apostrophe."""
+    plain = unicodedata.normalize("NFKD", last_name.translate(_ASCII_SPELLING))
+    return "".join(ch for ch in plain if not unicodedata.combining(ch))
+
+
+def _name_drift(pool: list[Person]) -> frozenset[int]:
+    """The first three people active in Freddy, with a full profile there (Freddy
+    blanks last names when index % 11 == 7), whose last name an ASCII-only tool
+    would spell differently."""
+    candidates = [
+        person.index
+        for person in pool[FIRST_PERSON:]
+        if _in_freddy_and_active(person.index)
+        and not _status_drift(person.index)
+        and person.index % 11 != 7
+        and not _has_no_email(person.index)  # matched by email in the demo
+        and _respelled(person.last_name) != person.last_name
+    ]
+    return frozenset(candidates[:3])
 
 
 #: Pool indices of people active in Freddy but deleted here.
 STATUS_DRIFT = frozenset(i for i in range(FIRST_PERSON, 250) if _status_drift(i))
 #: Pool indices of people whose last name is spelled differently here.
-NAME_DRIFT = frozenset(i for i in range(FIRST_PERSON, 250) if _name_drift(i))
+NAME_DRIFT = _name_drift(people(len(_FREDDY_PEOPLE)))
 
 
 class PneumaticSandbox(Sandbox):
@@ -268,13 +292,6 @@ def _text_of(field: str) -> Callable[[dict[str, Any]], str]:
 # -- seeded data ----------------------------------------------------------------------
 
 
-def _respelled(last_name: str) -> str:
-    """The same name as another tool stores it: transliterated, unaccented, no apostrophe."""
-    plain = unicodedata.normalize("NFKD", last_name.translate(_GERMAN))
-    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).replace("'", "")
-    return plain if plain != last_name else last_name + "e"
-
-
 def _status(index: int) -> str:
     if index not in _FREDDY_PEOPLE and index % 11 == 3:
         return "invited"
@@ -319,7 +336,7 @@ def _seed_users(count: int, seed: int) -> list[dict[str, Any]]:
             "id": user_id,
             "type": "guest" if is_guest else "user",
             # Stored lowercase; a few accounts have none at all.
-            "email": "" if index % 37 == 12 and status != "invited" else person.email.lower(),
+            "email": "" if _has_no_email(index) and status != "invited" else person.email.lower(),
             "first_name": "" if blank_names else person.first_name,
             "last_name": ""
             if blank_names

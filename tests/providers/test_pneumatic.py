@@ -1,0 +1,706 @@
+"""Pneumatic end to end, against its sandbox: MockTransport and a real loopback server."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+import pytest
+
+import userdir
+from userdir import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    InvalidResponseError,
+    NormalizationError,
+    NotFoundError,
+    PaginationError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    UserQuery,
+    UserStatus,
+)
+from userdir.pagination import PageRequest
+from userdir.plugins import default_plugin_manager, provider_registry
+from userdir.testing import FakeClock, Fault
+from userdir_freddy.sandbox import SANDBOX_API_KEY as FREDDY_KEY
+from userdir_freddy.sandbox import FreddySandbox
+from userdir_pneumatic.adapter import (
+    PneumaticSettings,
+    error_details,
+    normalize,
+    parse_page,
+    userdir_list_users,
+)
+from userdir_pneumatic.sandbox import (
+    FIRST_PERSON,
+    NAME_DRIFT,
+    SANDBOX_API_KEY,
+    STATUS_DRIFT,
+    PneumaticSandbox,
+)
+
+HOST = "api.pneumatic.app"
+EVERY_STATUS = "active,inactive,invited"
+
+
+@pytest.fixture
+def sandbox() -> PneumaticSandbox:
+    return PneumaticSandbox()
+
+
+@pytest.fixture
+def pneumatic(sandbox: PneumaticSandbox, clock: FakeClock) -> userdir.Provider:
+    return load(sandbox, clock)
+
+
+def load(sandbox: PneumaticSandbox, clock: FakeClock, **settings: Any) -> userdir.Provider:
+    settings.setdefault("api_key", SANDBOX_API_KEY)
+    return userdir.load_provider(
+        "pneumatic", transport=sandbox.transport(), clock=clock, **settings
+    )
+
+
+def record(**fields: Any) -> dict[str, Any]:
+    """A user as the API documents it; *fields* override."""
+    base: dict[str, Any] = {
+        "id": 123,
+        "type": "user",
+        "email": "ana.silva@example.com",
+        "first_name": "Ana",
+        "last_name": "Silva",
+        "phone": "+351 912 345 678",
+        "photo": "https://files.example.com/a.jpg",
+        "status": "active",
+        "is_admin": False,
+        "is_account_owner": False,
+        "date_joined_tsp": 1700000000.25,
+        "language": "es",
+        "timezone": "Europe/Berlin",
+        "date_fmt": "dd MMM, yyy, HH:mm",
+        "date_fdw": 1,
+        "invite": None,
+        "groups": [11, 14],
+        "manager_id": 7,
+        "subordinates_ids": [8, 9],
+        "vacation": None,
+    }
+    return {**base, **fields}
+
+
+# -- listing ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("page_size", "requests"),
+    [(None, 3), (7, 33), (23, 10), (230, 1), (1000, 1)],  # default page size is 100
+)
+def test_lists_every_user_once_with_the_fewest_requests(
+    page_size: int | None, requests: int, sandbox: PneumaticSandbox, clock: FakeClock
+) -> None:
+    provider = load(sandbox, clock, page_size=page_size)
+    ids = [user.native_id for user in provider.users()]
+    assert Counter(ids).most_common(1)[0][1] == 1
+    assert set(ids) == {str(user["id"]) for user in sandbox.users} and len(ids) == 230
+    # The last page has no ``next``: no empty page is fetched, even when 230 % limit == 0.
+    assert len(sandbox.requests) == requests == math.ceil(230 / (page_size or 100))
+    report = provider.last_report
+    assert report is not None and report.complete and report.requests == requests
+
+
+def test_every_request_carries_limit_filters_and_ordering_and_follows_next(
+    pneumatic: userdir.Provider, sandbox: PneumaticSandbox
+) -> None:
+    list(pneumatic.users())
+    first, *rest = sandbox.requests
+    assert first.url.path == "/accounts/users"  # no trailing slash
+    assert first.headers["authorization"] == f"Bearer {SANDBOX_API_KEY}"
+    for request in sandbox.requests:
+        params = request.url.params
+        assert params["status"] == EVERY_STATUS and params["type"] == "user,guest"
+        assert params["ordering"] == "last_name,first_name" and params["limit"] == "100"
+        assert "groups" not in params
+    assert [r.url.params["offset"] for r in sandbox.requests] == ["0", "100", "200"]
+    assert all(r.url.host == HOST for r in rest)  # the absolute next links, followed
+
+
+@pytest.mark.parametrize(
+    ("status", "sent"),
+    [
+        ("active", "active"),
+        (["invited", "inactive"], "inactive,invited"),
+        (["active", "inactive", "invited"], EVERY_STATUS),
+    ],
+)
+def test_status_filter_is_pushed_down_and_equals_local_filtering(
+    status: str | list[str], sent: str, pneumatic: userdir.Provider, sandbox: PneumaticSandbox
+) -> None:
+    everyone = list(pneumatic.users())
+    sandbox.reset_log()
+    wanted = UserQuery.build(status=status).status
+    assert wanted is not None
+    filtered = list(pneumatic.users(status=status))
+    assert filtered == [user for user in everyone if user.status in wanted]
+    assert filtered and all(r.url.params["status"] == sent for r in sandbox.requests)
+    # The API did the filtering: only the matching users crossed the wire.
+    assert len(sandbox.requests) == math.ceil(len(filtered) / 100)
+
+
+def test_plan_names_status_as_pushed_down_only_when_filtering() -> None:
+    settings = PneumaticSettings(api_key=SANDBOX_API_KEY)  # type: ignore[arg-type]
+    plan = userdir_list_users("pneumatic", settings, UserQuery.build(status="invited"))
+    assert plan is not None and plan.pushed_down == frozenset({"status"})
+    plan = userdir_list_users("pneumatic", settings, UserQuery.build())
+    assert plan is not None and plan.pushed_down == frozenset()
+    assert plan.paginator.first_request().params["status"] == EVERY_STATUS
+    assert userdir_list_users("freddy", settings, UserQuery.build()) is None
+
+
+def test_user_types_groups_and_ordering_settings_reach_the_api(
+    sandbox: PneumaticSandbox, clock: FakeClock
+) -> None:
+    provider = load(sandbox, clock, user_types="guest", groups="11, 14", ordering="-status")
+    guests = list(provider.users())
+    params = sandbox.requests[0].url.params
+    assert (params["type"], params["groups"], params["ordering"]) == ("guest", "11,14", "-status")
+    expected = {
+        str(u["id"]) for u in sandbox.users if u["type"] == "guest" and {11, 14} & set(u["groups"])
+    }
+    assert expected and {u.native_id for u in guests} == expected
+    assert all("guest" in u.roles for u in guests)
+
+
+def test_settings_come_from_env_vars(sandbox: PneumaticSandbox, clock: FakeClock) -> None:
+    environ = {
+        "PNEUMATIC_API_KEY": SANDBOX_API_KEY,
+        "PNEUMATIC_USER_TYPES": "user",
+        "PNEUMATIC_ORDERING": "first_name,-last_name",
+    }
+    provider = userdir.load_provider(
+        "pneumatic", transport=sandbox.transport(), clock=clock, environ=environ
+    )
+    assert {u.raw["type"] for u in provider.users()} == {"user"}
+    params = sandbox.requests[0].url.params
+    assert (params["type"], params["ordering"]) == ("user", "first_name,-last_name")
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("user_types", "robot"),
+        ("user_types", ""),
+        ("groups", "eleven"),
+        ("groups", "0"),
+        ("ordering", "email"),
+        ("ordering", "last_name,-last_name"),
+        ("page_size", 0),
+    ],
+)
+def test_a_bad_setting_is_refused_before_any_request(
+    setting: str, value: object, sandbox: PneumaticSandbox, clock: FakeClock
+) -> None:
+    env_var = f"PNEUMATIC_{setting.upper()}"
+    with pytest.raises(ConfigurationError, match=env_var) as caught:
+        load(sandbox, clock, **{setting: value})
+    assert (caught.value.setting, caught.value.env_var) == (setting, env_var)
+    assert sandbox.requests == []
+
+
+def test_missing_api_key_names_its_env_var() -> None:
+    with pytest.raises(ConfigurationError, match="PNEUMATIC_API_KEY"):
+        userdir.load_provider("pneumatic", environ={})
+
+
+def test_page_parser_reads_the_paged_shape_and_the_bare_array() -> None:
+    paged = parse_page(
+        {
+            "count": 3,
+            "next": "https://api.pneumatic.app/accounts/users?limit=2&offset=2",
+            "previous": None,
+            "results": [record(id=1), record(id=2)],
+        }
+    )
+    assert [r["id"] for r in paged.records] == [1, 2] and paged.total == 3
+    assert paged.next_url == "https://api.pneumatic.app/accounts/users?limit=2&offset=2"
+    bare = parse_page([record(id=1), record(id=2), record(id=3)])
+    assert len(bare.records) == 3 and bare.next_url is None and bare.total is None
+    with pytest.raises(ValueError, match="results"):
+        parse_page({"users": []})
+
+
+def test_without_limit_the_sandbox_answers_a_bare_array_the_parser_reads(
+    pneumatic: userdir.Provider,
+) -> None:
+    payload = pneumatic.request_json(PageRequest("/accounts/users"))
+    assert isinstance(payload, list)
+    listed = [pneumatic.normalize(r).native_id for r in parse_page(payload).records]
+    assert len(listed) == 230 and set(listed) == {u.native_id for u in pneumatic.users()}
+
+
+def test_wrong_page_shape_is_an_invalid_response(
+    pneumatic: userdir.Provider, sandbox: PneumaticSandbox
+) -> None:
+    sandbox.inject(Fault(status=200, body={"count": 1, "results": "nope"}))
+    with pytest.raises(InvalidResponseError, match="expected shape"):
+        list(pneumatic.users())
+
+
+async def test_async_listing_equals_sync_listing(pneumatic: userdir.Provider) -> None:
+    sync_users = list(pneumatic.users())
+    async_users = [user async for user in pneumatic.ausers()]
+    assert async_users == sync_users
+    assert (await pneumatic.aget(sync_users[0].native_id)) == pneumatic.get(sync_users[0].native_id)
+    await pneumatic.aclose()
+
+
+@pytest.mark.loopback
+def test_lists_over_a_real_loopback_socket() -> None:
+    sandbox = PneumaticSandbox(count=120)
+    with (
+        sandbox.serve() as base_url,
+        userdir.load_provider(
+            "pneumatic", api_key=SANDBOX_API_KEY, base_url=base_url, page_size=50, timeout=5
+        ) as provider,
+    ):
+        users = list(provider.users())
+        one = provider.get(users[0].native_id)
+    assert len(users) == 120 and len({u.native_id for u in users}) == 120
+    assert one == users[0]
+    assert len(sandbox.requests) == 4  # 50 + 50 + 20, then the lookup
+    # The next links the server built point at the loopback server itself.
+    assert [r.url.params["offset"] for r in sandbox.requests[:3]] == ["0", "50", "100"]
+    assert sandbox.requests[0].headers["user-agent"].startswith("userdir/")
+
+
+# -- paging faults ------------------------------------------------------------------
+
+
+def test_a_next_link_back_to_the_first_page_is_a_pagination_error(
+    pneumatic: userdir.Provider, sandbox: PneumaticSandbox
+) -> None:
+    sandbox.cycle_next_links = True
+    with pytest.raises(PaginationError, match="already read") as caught:
+        list(pneumatic.users())
+    assert caught.value.provider == "pneumatic"
+    # The first page, then its link (the same page); the link repeats and paging stops.
+    assert len(sandbox.requests) == 2
+    report = pneumatic.last_report
+    assert report is not None and not report.complete
+
+
+def test_a_next_link_to_another_host_is_refused_before_it_is_sent(
+    pneumatic: userdir.Provider, sandbox: PneumaticSandbox
+) -> None:
+    sandbox.foreign_next_host = "attacker.example.net"
+    with pytest.raises(PaginationError, match=r"attacker\.example\.net"):
+        list(pneumatic.users())
+    # MockTransport would have served any host: only the first page was asked for.
+    assert [r.url.host for r in sandbox.requests] == [HOST]
+
+
+# -- normalization --------------------------------------------------------------------
+
+
+def test_normalizes_every_mapped_field() -> None:
+    raw = record(brand_new_field={"kept": True})
+    user = normalize(raw)
+    assert (user.id, user.native_id, user.provider) == ("pneumatic:123", "123", "pneumatic")
+    assert user.email == "ana.silva@example.com" and user.full_name == "Ana Silva"
+    assert (user.first_name, user.last_name) == ("Ana", "Silva")
+    assert user.status is UserStatus.active and user.is_active
+    assert user.is_admin is False and user.roles == ()
+    assert user.phone == "+351 912 345 678" and user.avatar_url == "https://files.example.com/a.jpg"
+    assert (user.locale, user.timezone) == ("es", "Europe/Berlin")
+    assert user.created_at == datetime(2023, 11, 14, 22, 13, 20, 250000, tzinfo=timezone.utc)
+    assert user.created_at.tzinfo is timezone.utc
+    assert user.username is None and user.updated_at is None and user.last_login_at is None
+    assert user.raw == raw  # untouched, unknown fields included
+
+
+@pytest.mark.parametrize(
+    ("flags", "is_admin", "roles"),
+    [
+        ({"is_admin": True}, True, ("admin",)),
+        ({"is_account_owner": True}, True, ("account_owner", "admin")),
+        ({"is_admin": True, "is_account_owner": True}, True, ("account_owner", "admin")),
+        ({"type": "guest"}, False, ("guest",)),
+        ({"is_staff": True}, False, ()),  # older docs: Pneumatic staff, not an account admin
+    ],
+)
+def test_admin_flags_become_roles(
+    flags: dict[str, Any], is_admin: bool, roles: tuple[str, ...]
+) -> None:
+    user = normalize(record(**flags))
+    assert (user.is_admin, user.roles) == (is_admin, roles)
+
+
+def test_is_admin_is_unknown_when_the_record_does_not_say() -> None:
+    bare = {"id": 5, "status": "active", "email": "x@example.com"}
+    user = normalize(bare)
+    assert user.is_admin is None and user.roles == () and user.created_at is None
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("active", UserStatus.active),
+        ("inactive", UserStatus.inactive),  # Pneumatic's "inactive" is a deleted user
+        ("invited", UserStatus.invited),
+    ],
+)
+def test_statuses(status: str, expected: UserStatus) -> None:
+    assert normalize(record(status=status)).status is expected
+
+
+def test_invited_user_keeps_the_invite_in_raw_and_blank_fields_become_none() -> None:
+    invite = {
+        "id": "0b7c2f8e-3d1a-4c55-9a1e-5d2f3b4c6a7e",
+        "by_username": "Yuki Müller",
+        "date_created": "2025-11-01T09:30:00.123Z",
+        "invited_by": 2004,
+        "invited_from": "slack",  # older docs' value, still accepted
+    }
+    user = normalize(
+        record(status="invited", first_name="", last_name="", email="", phone="", invite=invite)
+    )
+    assert user.status is UserStatus.invited and not user.is_active
+    assert user.raw["invite"] == invite
+    assert user.email is None and user.email_normalized is None
+    assert (user.first_name, user.last_name, user.full_name, user.phone) == (None,) * 4
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"status": "suspended"},
+        {"id": None},
+        {"date_joined_tsp": 1e20},  # past the year 9999
+        {"date_joined_tsp": float("nan")},
+        {"invite": {"date_created": "yesterday"}},
+    ],
+)
+def test_malformed_records_are_normalization_errors(
+    broken: dict[str, Any], pneumatic: userdir.Provider
+) -> None:
+    with pytest.raises(NormalizationError) as caught:
+        pneumatic.normalize(record(**broken))
+    assert caught.value.provider == "pneumatic"
+
+
+def test_a_malformed_record_is_reported_and_skipped_by_policy(
+    sandbox: PneumaticSandbox, clock: FakeClock
+) -> None:
+    sandbox.users[42]["status"] = "frozen"
+    provider = load(sandbox, clock)
+    with pytest.raises(NormalizationError, match="status"):
+        list(provider.users())
+    users = list(provider.users(on_error="skip"))
+    report = provider.last_report
+    assert report is not None and report.complete and len(users) == 229
+    assert [r.native_id for r in report.rejected] == [str(sandbox.users[42]["id"])]
+
+
+def test_sandbox_users_normalize_with_every_documented_quirk(
+    pneumatic: userdir.Provider, sandbox: PneumaticSandbox
+) -> None:
+    users = {u.native_id: u for u in pneumatic.users()}
+    statuses = Counter(u.status for u in users.values())
+    assert all(statuses[s] for s in UserStatus)
+    for raw in sandbox.users:
+        user = users[str(raw["id"])]
+        assert user.raw == raw
+        assert user.created_at is not None and user.created_at.tzinfo is timezone.utc
+        assert user.created_at.timestamp() == pytest.approx(raw["date_joined_tsp"], abs=1e-6)
+        assert (user.status is UserStatus.invited) == (raw["invite"] is not None)
+        assert user.email == (raw["email"] or None)
+    assert any(u.email is None for u in users.values())
+    assert any("guest" in u.roles for u in users.values())
+    assert [u.roles for u in users.values() if "account_owner" in u.roles] == [
+        ("account_owner", "admin")
+    ]
+    assert any(u.phone is None for u in users.values())
+    assert any(u.avatar_url is None for u in users.values())
+    assert any(not (u.last_name or "").isascii() for u in users.values())
+
+
+# -- lookups --------------------------------------------------------------------------
+
+
+def test_get_by_id(pneumatic: userdir.Provider, sandbox: PneumaticSandbox) -> None:
+    raw = next(u for u in sandbox.users if u["status"] == "active" and u["type"] == "user")
+    user = pneumatic.get(str(raw["id"]))
+    assert user.native_id == str(raw["id"]) and user.raw == raw
+    assert sandbox.requests[-1].url.raw_path == f"/accounts/users/{raw['id']}".encode()
+
+
+def test_missing_or_deleted_id_is_not_found(
+    pneumatic: userdir.Provider, sandbox: PneumaticSandbox
+) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        pneumatic.get("999999")
+    assert (caught.value.provider, caught.value.status_code) == ("pneumatic", 404)
+    assert caught.value.message == "Not found."
+    # Listed, but the API hides deleted users from the single-user endpoint.
+    deleted = next(u for u in sandbox.users if u["status"] == "inactive")
+    with pytest.raises(NotFoundError):
+        pneumatic.get(str(deleted["id"]))
+
+
+def test_get_with_hostile_id_stays_in_its_path_segment(
+    pneumatic: userdir.Provider, sandbox: PneumaticSandbox
+) -> None:
+    with pytest.raises(NotFoundError):
+        pneumatic.get("../../accounts/users?limit=1")
+    assert (
+        sandbox.requests[-1].url.raw_path
+        == b"/accounts/users/..%2F..%2Faccounts%2Fusers%3Flimit%3D1"
+    )
+
+
+def test_find_by_email_lists_and_matches_case_insensitively(
+    pneumatic: userdir.Provider, sandbox: PneumaticSandbox
+) -> None:
+    raw = next(u for u in sandbox.users if u["email"] and not u["email"].isascii())
+    found = pneumatic.find_by_email("  " + raw["email"].upper() + " ")
+    assert [u.native_id for u in found] == [str(raw["id"])]
+    assert all(r.url.path == "/accounts/users" for r in sandbox.requests)  # no email endpoint
+    assert pneumatic.find_by_email("nobody@example.com") == []
+
+
+def test_whoami_is_unsupported_and_sends_nothing(
+    pneumatic: userdir.Provider, sandbox: PneumaticSandbox
+) -> None:
+    with pytest.raises(ConfigurationError, match="cannot tell who the caller is"):
+        pneumatic.whoami()
+    assert sandbox.requests == []
+
+
+def test_declared_provider_info() -> None:
+    assert "pneumatic" in userdir.available_providers()
+    info = provider_registry(default_plugin_manager()).get("pneumatic")
+    assert info.filters == frozenset({"status"}) and not info.supports_email_lookup
+    assert info.env_vars["api_key"] == "PNEUMATIC_API_KEY"
+    assert info.env_vars["user_types"] == "PNEUMATIC_USER_TYPES"
+    assert info.sandbox is not None
+    emulator = info.sandbox()
+    assert isinstance(emulator, PneumaticSandbox)
+    assert emulator.settings == {"api_key": SANDBOX_API_KEY}
+    assert PneumaticSettings.model_fields["base_url"].default == "https://api.pneumatic.app"
+
+
+# -- errors ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "code", "details"),
+    [
+        pytest.param(
+            {
+                "message": "Ensure this value is at least 1.",
+                "code": "validation_error",
+                "details": {"name": "limit", "reason": "Ensure this value is at least 1."},
+            },
+            "Ensure this value is at least 1.",
+            "validation_error",
+            {"limit": ["Ensure this value is at least 1."]},
+            id="envelope-backend-details",
+        ),
+        pytest.param(
+            {
+                "message": "Invalid filters.",
+                "code": "validation_error",
+                "details": {"status": ["Bad value.", "Another."], "type": "Bad type."},
+            },
+            "Invalid filters.",
+            "validation_error",
+            {"status": ["Bad value.", "Another."], "type": ["Bad type."]},
+            id="envelope-field-lists",
+        ),
+        pytest.param(
+            {"status": ["'robot' is an invalid value for the filter"]},
+            "status: 'robot' is an invalid value for the filter",
+            None,
+            {"status": ["'robot' is an invalid value for the filter"]},
+            id="drf-plain",
+        ),
+        pytest.param(
+            {"invite": {"email": ["Enter a valid email address."]}},
+            "invite.email: Enter a valid email address.",
+            None,
+            {"invite.email": ["Enter a valid email address."]},
+            id="drf-nested",
+        ),
+        pytest.param(
+            ["'robot' is an invalid value for the filter"],
+            "'robot' is an invalid value for the filter",
+            None,
+            {},
+            id="drf-bare-list",
+        ),
+    ],
+)
+def test_400_bodies_become_bad_request_errors_with_details(
+    body: Any,
+    message: str,
+    code: str | None,
+    details: dict[str, list[str]],
+    pneumatic: userdir.Provider,
+    sandbox: PneumaticSandbox,
+) -> None:
+    sandbox.fail_next(400, body=body)
+    with pytest.raises(BadRequestError) as caught:
+        list(pneumatic.users())
+    error = caught.value
+    assert (error.provider, error.status_code) == ("pneumatic", 400)
+    assert (error.message, error.code, error.details) == (message, code, details)
+    assert str(error).startswith("pneumatic: ")
+    assert len(sandbox.requests) == 1  # a 400 is never retried
+
+
+@pytest.mark.parametrize(
+    ("params", "details"),
+    [
+        ({"status": "active,robot", "limit": 5}, {"status": ["'robot' is an invalid value"]}),
+        ({"type": "bot"}, {"type": ["'bot' is an invalid value"]}),
+        ({"ordering": "email"}, {"ordering": ["Select a valid choice."]}),
+        ({"limit": "ten"}, {"limit": ["Ensure this value is a whole number"]}),
+        ({"limit": 10, "offset": -1}, {"offset": ["Ensure this value is a whole number"]}),
+    ],
+)
+def test_the_sandbox_refuses_unknown_filter_values_like_the_api(
+    params: dict[str, str | int], details: dict[str, list[str]], pneumatic: userdir.Provider
+) -> None:
+    with pytest.raises(BadRequestError) as caught:
+        pneumatic.request_json(PageRequest("/accounts/users", params=params))
+    got = caught.value.details
+    assert set(got) == set(details)
+    for field, (prefix,) in details.items():
+        assert got[field][0].startswith(prefix)
+
+
+def test_wrong_or_missing_key_is_an_authentication_error_without_the_key(
+    sandbox: PneumaticSandbox, clock: FakeClock
+) -> None:
+    provider = load(sandbox, clock, api_key="pn-wrong-key-0123456789")
+    with pytest.raises(AuthenticationError) as caught:
+        list(provider.users())
+    error = caught.value
+    assert (error.provider, error.status_code, error.message) == (
+        "pneumatic",
+        401,
+        "Invalid token.",
+    )
+    for text in (str(error), repr(error), repr(provider), repr(provider.settings)):
+        assert "pn-wrong-key" not in text
+    response = sandbox(httpx.Request("GET", f"https://{HOST}/accounts/users"))
+    assert response.status_code == 401 and "detail" in response.json()
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class", "detail"),
+    [
+        (403, PermissionDeniedError, "You do not have permission to perform this action."),
+        (404, NotFoundError, "Not found."),
+        (429, RateLimitError, "Request was throttled. Expected available in 2 seconds."),
+    ],
+)
+def test_detail_bodies_give_the_message(
+    status: int,
+    error_class: type[Exception],
+    detail: str,
+    sandbox: PneumaticSandbox,
+    clock: FakeClock,
+) -> None:
+    provider = load(sandbox, clock, max_retries=0)
+    sandbox.fail_next(status, body={"detail": detail}, headers={"Retry-After": "2"})
+    with pytest.raises(error_class, match=detail.split(".")[0]):
+        list(provider.users())
+
+
+def test_429_is_waited_out_and_retried(
+    pneumatic: userdir.Provider, sandbox: PneumaticSandbox, clock: FakeClock
+) -> None:
+    sandbox.fail_next(429, headers={"Retry-After": "2"}, after=1)
+    assert len(list(pneumatic.users())) == 230
+    assert clock.sleeps == [2.0]  # no documented rate limit: no client-side pacing either
+    assert len(sandbox.requests) == 4
+
+
+def test_html_error_page_falls_back_to_the_core_reading(
+    sandbox: PneumaticSandbox, clock: FakeClock
+) -> None:
+    provider = load(sandbox, clock, max_retries=0)
+    sandbox.inject(Fault("html", status=502))
+    with pytest.raises(ServerError, match="HTTP 502"):
+        list(provider.users())
+
+
+def test_error_details_ignores_bodies_that_are_not_pneumatic_errors() -> None:
+    assert error_details({}) is None
+    assert error_details([]) is None
+    assert error_details("oops") is None
+    assert error_details({"message": "x", "details": None}) is not None
+
+
+def test_sandbox_routes_like_the_api(sandbox: PneumaticSandbox) -> None:
+    auth = {"authorization": f"Bearer {SANDBOX_API_KEY}"}
+
+    def get(path: str) -> httpx.Response:
+        return sandbox(httpx.Request("GET", f"https://{HOST}{path}", headers=auth))
+
+    assert get("/accounts/users/").status_code == 404  # the trailing slash
+    assert get("/accounts/user").json() == {"detail": "Not found."}
+    page = get("/accounts/users?limit=100&offset=150&type=user,guest").json()
+    assert page["count"] == 230 and len(page["results"]) == 80 and page["next"] is None
+    assert (
+        page["previous"] == f"https://{HOST}/accounts/users?limit=100&offset=50&type=user%2Cguest"
+    )
+    first = get("/accounts/users?limit=100&offset=50").json()
+    assert first["previous"] == f"https://{HOST}/accounts/users?limit=100"
+    assert get("/accounts/users?limit=5").headers["x-userdir-sandbox"] == "pneumatic"
+
+
+# -- the sandbox's data, for the reconciliation demo ------------------------------------
+
+
+def test_sandbox_data_is_seeded_and_realistic() -> None:
+    users = PneumaticSandbox().users
+    assert users == PneumaticSandbox().users  # the same seed, the same people
+    assert users != PneumaticSandbox(seed=4).users
+    ids = [u["id"] for u in users]
+    assert len(set(ids)) == 230 and all(isinstance(i, int) for i in ids)
+    assert all(u["email"] == u["email"].lower() for u in users)
+    invited = [u for u in users if u["status"] == "invited"]
+    assert invited and all(u["invite"]["invited_by"] == users[0]["id"] for u in invited)
+    assert sum(u["type"] == "guest" for u in users) >= 3
+    assert sum(u["email"] == "" for u in users) >= 2
+
+
+def test_sandbox_overlaps_freddy_and_drifts_from_it_on_purpose(clock: FakeClock) -> None:
+    pneumatic = load(PneumaticSandbox(), clock)
+    freddy = userdir.load_provider(
+        "freddy", api_key=FREDDY_KEY, transport=FreddySandbox().transport(), clock=clock
+    )
+    by_email = {u.email_normalized: u for u in freddy.users() if u.email_normalized}
+    pairs = [
+        (by_email[u.email_normalized], u)
+        for u in pneumatic.users()
+        if u.email_normalized in by_email
+    ]
+    assert 140 <= len(pairs) <= 150  # people 100..249, less the few without an email here
+    left_here_only = [p for f, p in pairs if f.is_active and p.status is UserStatus.inactive]
+    assert len(left_here_only) == len(STATUS_DRIFT) == 5
+    respelled = [
+        (f.last_name, p.last_name) for f, p in pairs if f.last_name and f.last_name != p.last_name
+    ]
+    assert len(respelled) == len(NAME_DRIFT) == 3
+    assert all(p.isascii() and not f.isascii() for f, p in respelled)
+    assert min(STATUS_DRIFT | NAME_DRIFT) >= FIRST_PERSON
+    # Everyone else agrees on status: inactive in one means inactive in the other.
+    others = [(f, p) for f, p in pairs if p not in left_here_only]
+    assert all(f.status is p.status for f, p in others)

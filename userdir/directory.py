@@ -1,0 +1,401 @@
+"""``Directory`` and ``AsyncDirectory``: every configured provider as one stream of users.
+
+Both stream: users are yielded page by page as each provider answers, never the
+whole directory at once, and providers are listed concurrently (threads for
+``Directory``, tasks for ``AsyncDirectory``), so a listing takes about as long
+as the slowest provider. The paging itself is each provider's one sans-IO
+:class:`~userdir._listing.Listing`; only the fan-in differs between the twins.
+
+Error policy (``on_error``):
+
+* ``"raise"`` (default): a malformed record or a provider failure stops the
+  iteration with its typed error.
+* ``"skip"``: malformed records are rejected and reported, the listing goes on;
+  a provider failure still raises.
+* ``"collect"``: as ``skip``, and a failing provider is recorded in the report
+  (and marked incomplete) while the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from typing_extensions import Self
+
+from ._listing import ERROR_POLICIES, ErrorPolicy, ProviderReport
+from .config import load_config_file
+from .errors import ConfigurationError, NotFoundError, UserdirError
+from .models import User, normalize_email
+from .plugins import default_plugin_manager, provider_registry
+from .provider import Provider, StatusFilter, load_provider
+from .types import UserQuery
+
+__all__ = ["AsyncDirectory", "Directory", "DirectoryReport"]
+
+logger = logging.getLogger("userdir.directory")
+
+#: Pages buffered per provider between the listing threads/tasks and the consumer:
+#: enough to keep every provider busy, small enough that memory stays flat.
+PAGES_IN_FLIGHT = 2
+
+
+@dataclass
+class DirectoryReport:
+    """What the last listing did, per provider, plus providers left out and why."""
+
+    providers: dict[str, ProviderReport] = field(default_factory=dict)
+    #: provider name -> why ``from_env`` did not enable it
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        """True when every listed provider reached its natural end."""
+        return bool(self.providers) and all(r.complete for r in self.providers.values())
+
+    @property
+    def errors(self) -> list[UserdirError]:
+        return [error for r in self.providers.values() for error in r.errors]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"{name}: {w}" for name, r in self.providers.items() for w in r.warnings]
+
+    def summary(self) -> str:
+        """One line per provider, for people."""
+        lines = []
+        for name, r in self.providers.items():
+            state = "complete" if r.complete else "INCOMPLETE"
+            extra = [f"{len(r.rejected)} rejected"] if r.rejected else []
+            extra += [f"{r.duplicates_dropped} duplicates dropped"] if r.duplicates_dropped else []
+            extra += [f"error: {r.errors[-1]}"] if r.errors else []
+            lines.append(
+                f"{name}: {r.yielded} users, {r.requests} requests, {state}"
+                + (f" ({'; '.join(extra)})" if extra else "")
+            )
+        lines += [f"{name}: skipped ({why})" for name, why in self.skipped.items()]
+        return "\n".join(lines)
+
+
+class _DirectoryBase:
+    """Everything but the I/O: provider selection, policy, lookups by id, from_env."""
+
+    def __init__(self, providers: Iterable[Provider], *, on_error: ErrorPolicy = "raise") -> None:
+        if on_error not in ERROR_POLICIES:
+            raise ValueError(f"on_error must be one of {ERROR_POLICIES}, not {on_error!r}")
+        self.providers: dict[str, Provider] = {}
+        for provider in providers:
+            if provider.name in self.providers:
+                raise ConfigurationError("given twice to one directory", provider=provider.name)
+            self.providers[provider.name] = provider
+        self.on_error: ErrorPolicy = on_error
+        self.report = DirectoryReport()
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        config: str | Path | None = None,
+        environ: Mapping[str, str] | None = None,
+        plugin_manager: pluggy.PluginManager | None = None,
+        on_error: ErrorPolicy = "raise",
+        **provider_options: Any,
+    ) -> Self:
+        """Every installed provider whose required settings are present.
+
+        Settings come from env vars and the optional TOML file (*config*, else
+        ``$USERDIR_CONFIG``, else ``./userdir.toml`` when it exists); env vars win.
+        Providers with required settings missing are skipped, and
+        ``directory.report.skipped`` says why. A setting that is present but
+        invalid raises :class:`ConfigurationError`.
+        """
+        pm = plugin_manager or default_plugin_manager()
+        environ = os.environ if environ is None else environ
+        file_config = load_config_file(config)
+        registry = provider_registry(pm)
+        unknown = sorted(set(file_config) - set(registry.providers))
+        if unknown:
+            raise ConfigurationError(f"the config file configures unknown provider {unknown[0]!r}")
+        enabled, skipped = [], {}
+        for name, info in sorted(registry.providers.items()):
+            table = file_config.get(name, {})
+            missing = [
+                env
+                for setting, env in info.env_vars.items()
+                if info.settings.model_fields[setting].is_required()
+                and not environ.get(env)
+                and setting not in table
+                and f"{setting}_env" not in table
+            ]
+            if missing:
+                skipped[name] = "not configured: set " + ", ".join(missing)
+                continue
+            enabled.append(
+                load_provider(
+                    name, plugin_manager=pm, environ=environ, config=file_config, **provider_options
+                )
+            )
+        for broken in registry.broken:
+            skipped[broken.plugin] = f"plugin failed to load: {broken.error}"
+        directory = cls(enabled, on_error=on_error)
+        directory.report.skipped = skipped
+        for name, why in skipped.items():
+            logger.info("provider %s skipped: %s", name, why)
+        return directory
+
+    def _select(self, provider: str | Iterable[str] | None) -> list[Provider]:
+        if provider is None:
+            return list(self.providers.values())
+        names = [provider] if isinstance(provider, str) else list(provider)
+        for name in names:
+            if name not in self.providers:
+                known = ", ".join(self.providers) or "none"
+                raise ConfigurationError(f"not in this directory (it has: {known})", provider=name)
+        return [self.providers[name] for name in names]
+
+    def _start(self, selected: list[Provider]) -> dict[str, ProviderReport]:
+        reports = {p.name: ProviderReport(p.name) for p in selected}
+        self.report = DirectoryReport(providers=reports, skipped=self.report.skipped)
+        return reports
+
+    def _failed(self, name: str, error: BaseException) -> None:
+        """A provider stopped: record it, then raise unless the policy is ``collect``."""
+        if isinstance(error, UserdirError):
+            self.report.providers[name].errors.append(error)
+            if self.on_error == "collect":
+                logger.warning("%s failed and was left out: %s", name, error)
+                return
+        raise error
+
+    def _split_id(self, user_id: str) -> tuple[Provider, str]:
+        name, sep, native_id = user_id.partition(":")
+        if not sep or not native_id:
+            raise NotFoundError(
+                f"{user_id!r} is not a userdir id ('<provider>:<native id>')",
+                provider=name or "userdir",
+            )
+        if name not in self.providers:
+            raise NotFoundError(f"no provider {name!r} in this directory", provider=name)
+        return self.providers[name], native_id
+
+    def _merge_found(
+        self, found: list[tuple[str, list[User] | BaseException]], email: str
+    ) -> list[User]:
+        wanted = normalize_email(email)
+        users: list[User] = []
+        for name, result in found:
+            if isinstance(result, BaseException):
+                self.report.providers.setdefault(name, ProviderReport(name))
+                self._failed(name, result)
+                continue
+            users += [user for user in result if user.email_normalized == wanted]
+        return users
+
+
+class Directory(_DirectoryBase):
+    """Every configured provider as one iterable of :class:`~userdir.User`.
+
+    >>> for user in Directory.from_env(): ...
+    """
+
+    def __init__(
+        self,
+        providers: Iterable[Provider],
+        *,
+        on_error: ErrorPolicy = "raise",
+        concurrent: bool = True,
+    ) -> None:
+        super().__init__(providers, on_error=on_error)
+        self.concurrent = concurrent
+
+    def __iter__(self) -> Iterator[User]:
+        return self.users()
+
+    def users(
+        self,
+        provider: str | Iterable[str] | None = None,
+        *,
+        status: StatusFilter = None,
+        email_domain: str | None = None,
+        updated_since: datetime | None = None,
+    ) -> Iterator[User]:
+        """Stream the users of every (or the named) provider, as pages arrive."""
+        query = UserQuery.build(
+            status=status, email_domain=email_domain, updated_since=updated_since
+        )
+        selected = self._select(provider)
+        reports = self._start(selected)
+        listings = {p.name: _pages_of(p, query, self.on_error, reports[p.name]) for p in selected}
+        if not self.concurrent or len(selected) < 2:
+            for name, pages in listings.items():
+                try:
+                    for page in pages():
+                        yield from page
+                except UserdirError as error:
+                    self._failed(name, error)
+            return
+        yield from self._fan_in(listings)
+
+    def _fan_in(self, listings: dict[str, Callable[[], Iterator[list[User]]]]) -> Iterator[User]:
+        """One thread per provider feeding a small queue; users leave as pages arrive."""
+        inbox: queue.Queue[tuple[str, list[User] | BaseException | None]] = queue.Queue(
+            maxsize=PAGES_IN_FLIGHT * len(listings)
+        )
+        stop = threading.Event()
+
+        def put(item: tuple[str, list[User] | BaseException | None]) -> bool:
+            while not stop.is_set():
+                try:
+                    inbox.put(item, timeout=0.05)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def work(name: str, pages: Callable[[], Iterator[list[User]]]) -> None:
+            try:
+                for page in pages():
+                    if not put((name, page)):
+                        return
+                put((name, None))
+            except BaseException as error:  # handed to the consumer, who decides
+                put((name, error))
+
+        threads = [
+            threading.Thread(target=work, args=item, name=f"userdir-{item[0]}", daemon=True)
+            for item in listings.items()
+        ]
+        for thread in threads:
+            thread.start()
+        running = set(listings)
+        try:
+            while running:
+                name, item = inbox.get()
+                if item is None:
+                    running.discard(name)
+                elif isinstance(item, BaseException):
+                    running.discard(name)
+                    self._failed(name, item)
+                else:
+                    yield from item
+        finally:
+            stop.set()  # the consumer left (done, error or break): let the threads go
+            for thread in threads:
+                thread.join(timeout=5)
+
+    def get(self, user_id: str) -> User:
+        """The user with this userdir id (``"freddy:usr_123"``). :raises NotFoundError:"""
+        provider, native_id = self._split_id(user_id)
+        return provider.get(native_id)
+
+    def find_by_email(self, email: str) -> list[User]:
+        """Every user, in every provider, whose normalized email matches."""
+        self._start(list(self.providers.values()))
+        found: list[tuple[str, list[User] | BaseException]] = []
+        for name, provider in self.providers.items():
+            try:
+                found.append((name, provider.find_by_email(email)))
+            except UserdirError as error:
+                found.append((name, error))
+        return self._merge_found(found, email)
+
+    def close(self) -> None:
+        for provider in self.providers.values():
+            provider.close()
+
+    def __enter__(self) -> Directory:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _pages_of(
+    provider: Provider, query: UserQuery, on_error: ErrorPolicy, report: ProviderReport
+) -> Callable[[], Iterator[list[User]]]:
+    return lambda: provider.pages(query, on_error=on_error, report=report)
+
+
+class AsyncDirectory(_DirectoryBase):
+    """The async twin of :class:`Directory`: ``async for user in directory``."""
+
+    def __aiter__(self) -> AsyncIterator[User]:
+        return self.users()
+
+    async def users(
+        self,
+        provider: str | Iterable[str] | None = None,
+        *,
+        status: StatusFilter = None,
+        email_domain: str | None = None,
+        updated_since: datetime | None = None,
+    ) -> AsyncIterator[User]:
+        """Stream the users of every (or the named) provider, concurrently."""
+        query = UserQuery.build(
+            status=status, email_domain=email_domain, updated_since=updated_since
+        )
+        selected = self._select(provider)
+        reports = self._start(selected)
+        inbox: asyncio.Queue[tuple[str, list[User] | BaseException | None]] = asyncio.Queue(
+            maxsize=PAGES_IN_FLIGHT * max(len(selected), 1)
+        )
+
+        async def work(p: Provider) -> None:
+            try:
+                async for page in p.apages(query, on_error=self.on_error, report=reports[p.name]):
+                    await inbox.put((p.name, page))
+                await inbox.put((p.name, None))
+            except asyncio.CancelledError:
+                raise
+            except BaseException as error:  # handed to the consumer, who decides
+                await inbox.put((p.name, error))
+
+        tasks = [asyncio.create_task(work(p), name=f"userdir-{p.name}") for p in selected]
+        running = {p.name for p in selected}
+        try:
+            while running:
+                name, item = await inbox.get()
+                if item is None:
+                    running.discard(name)
+                elif isinstance(item, BaseException):
+                    running.discard(name)
+                    self._failed(name, item)
+                else:
+                    for user in item:
+                        yield user
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def get(self, user_id: str) -> User:
+        provider, native_id = self._split_id(user_id)
+        return await provider.aget(native_id)
+
+    async def find_by_email(self, email: str) -> list[User]:
+        """Every user, in every provider, whose normalized email matches (asked concurrently)."""
+        self._start(list(self.providers.values()))
+        names = list(self.providers)
+        results = await asyncio.gather(
+            *(self.providers[name].afind_by_email(email) for name in names), return_exceptions=True
+        )
+        return self._merge_found(list(zip(names, results, strict=True)), email)
+
+    async def aclose(self) -> None:
+        for provider in self.providers.values():
+            await provider.aclose()
+
+    async def __aenter__(self) -> AsyncDirectory:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
