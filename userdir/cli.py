@@ -35,17 +35,13 @@ def _note(message: str, *, always: bool = False) -> None:
         click.secho(message, err=True, dim=True, color=_color())
 
 
-def _open(name: str, *, sandbox: bool, settings: dict[str, Any] | None = None) -> Provider:
-    """Load provider *name*, from env/keywords, or against its built-in sandbox."""
-    if not sandbox:
-        return load_provider(name, **(settings or {}))
-    info = provider_registry(default_plugin_manager()).get(name)
-    if info.sandbox is None:
-        raise ConfigurationError("has no built-in sandbox", provider=name)
-    emulator = info.sandbox()
-    return load_provider(
-        name, transport=emulator.transport(), **{**emulator.settings, **(settings or {})}
-    )
+def _open(name: str, *, sandbox: bool) -> Provider:
+    """Load provider *name* from env vars, or against its built-in sandbox."""
+    if sandbox:
+        from .testing.providers import sandbox_provider
+
+        return sandbox_provider(name)
+    return load_provider(name)
 
 
 class _Command(click.Group):
