@@ -1,0 +1,308 @@
+"""Directory and AsyncDirectory against the three built-in sandboxes.
+
+Every behaviour is tested for both twins (the ``kind`` fixture).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from userdir_freddy.sandbox import SANDBOX_API_KEY, FreddySandbox
+
+import userdir
+from userdir import (
+    AsyncDirectory,
+    ConfigurationError,
+    Directory,
+    NormalizationError,
+    NotFoundError,
+    ServerError,
+    User,
+    UserStatus,
+)
+from userdir.testing import FakeClock, Sandbox, sandbox_for, sandbox_provider
+
+PROVIDERS = ("freddy", "pneumatic", "ejento")
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def sandboxes() -> dict[str, Sandbox]:
+    return {name: sandbox_for(name) for name in PROVIDERS}
+
+
+def make(kind: str, sandboxes: dict[str, Sandbox], **options: Any) -> Directory | AsyncDirectory:
+    clock = FakeClock()
+    providers = [sandbox_provider(n, sandbox=s, clock=clock) for n, s in sandboxes.items()]
+    cls = Directory if kind == "sync" else AsyncDirectory
+    return cls(providers, **options)
+
+
+def listing(directory: Directory | AsyncDirectory, **filters: Any) -> list[User]:
+    if isinstance(directory, AsyncDirectory):
+
+        async def run() -> list[User]:
+            return [user async for user in directory.users(**filters)]
+
+        return asyncio.run(run())
+    return list(directory.users(**filters))
+
+
+def call(directory: Directory | AsyncDirectory, method: str, *args: Any) -> Any:
+    result = getattr(directory, method)(*args)
+    return asyncio.run(result) if asyncio.iscoroutine(result) else result
+
+
+def expected_ids(sandboxes: dict[str, Sandbox]) -> set[str]:
+    """What each provider gives on its own: the directory must give exactly the union."""
+    ids = set()
+    for name, sandbox in sandboxes.items():
+        ids |= {user.id for user in sandbox_provider(name, sandbox=sandbox).users()}
+    return ids
+
+
+def test_every_user_of_every_provider_is_yielded_once(
+    kind: str, sandboxes: dict[str, Sandbox]
+) -> None:
+    want = expected_ids(sandboxes)
+    directory = make(kind, sandboxes)
+    ids = [user.id for user in listing(directory)]
+    assert Counter(ids).most_common(1)[0][1] == 1
+    assert set(ids) == want
+    assert {user.provider for user in listing(directory)} == set(PROVIDERS)
+    report = directory.report
+    assert report.complete
+    assert sum(r.yielded for r in report.providers.values()) == len(want)
+
+
+@pytest.mark.loopback
+def test_providers_are_listed_concurrently(kind: str) -> None:
+    """Three providers, 0.5 s per page on real sockets: wall time near the slowest
+    provider, well under the sum (the sum is at least requests x 0.5 s)."""
+    latency = 0.5
+    sandboxes = {name: sandbox_for(name) for name in PROVIDERS}
+    for sandbox in sandboxes.values():
+        sandbox.latency = latency
+    with (
+        sandboxes["freddy"].serve() as freddy_url,
+        sandboxes["pneumatic"].serve() as pneumatic_url,
+        sandboxes["ejento"].serve() as ejento_url,
+    ):
+        urls = {"freddy": freddy_url, "pneumatic": pneumatic_url, "ejento": ejento_url}
+        providers = [sandbox_provider(n, sandbox=s, base_url=urls[n]) for n, s in sandboxes.items()]
+        directory = (Directory if kind == "sync" else AsyncDirectory)(providers)
+        started = time.monotonic()
+        users = listing(directory)
+        elapsed = time.monotonic() - started
+    requests = {name: len(s.requests) for name, s in sandboxes.items()}
+    sequential_floor = sum(requests.values()) * latency
+    slowest_floor = max(requests.values()) * latency
+    print(f"\n{kind}: {elapsed:.2f}s for {len(users)} users; sequential >= {sequential_floor:.1f}s")
+    assert len(users) == sum(r.yielded for r in directory.report.providers.values())
+    assert elapsed >= slowest_floor
+    assert elapsed < 0.7 * sequential_floor
+
+
+def test_collect_lists_the_others_when_one_provider_fails(
+    kind: str, sandboxes: dict[str, Sandbox]
+) -> None:
+    healthy = expected_ids({n: s for n, s in sandboxes.items() if n != "pneumatic"})
+    sandboxes["pneumatic"].fail_next(500, times=100, after=1)  # dies after its first page
+    directory = make(kind, sandboxes, on_error="collect")
+    users = listing(directory)
+    assert {u.id for u in users if u.provider != "pneumatic"} == healthy
+    failed = directory.report.providers["pneumatic"]
+    assert not failed.complete
+    assert failed.yielded == len([u for u in users if u.provider == "pneumatic"]) > 0
+    assert isinstance(failed.errors[0], ServerError)
+    assert not directory.report.complete
+    assert directory.report.providers["freddy"].complete
+    assert "pneumatic" in directory.report.summary()
+
+
+def test_raise_stops_with_the_typed_error(kind: str, sandboxes: dict[str, Sandbox]) -> None:
+    sandboxes["ejento"].fail_next(503, times=100)
+    directory = make(kind, sandboxes)
+    with pytest.raises(ServerError) as caught:
+        listing(directory)
+    assert caught.value.provider == "ejento"
+    assert not directory.report.complete
+
+
+def test_skip_reports_a_malformed_record_and_lists_everything_else(
+    kind: str, sandboxes: dict[str, Sandbox]
+) -> None:
+    freddy = sandboxes["freddy"]
+    assert isinstance(freddy, FreddySandbox)
+    want = expected_ids(sandboxes)
+    broken = freddy.users[10]
+    broken["is_active"] = "sometimes"
+    users = listing(make(kind, sandboxes, on_error="skip"))
+    assert {u.id for u in users} == want - {f"freddy:{broken['id']}"}
+
+    directory = make(kind, sandboxes, on_error="skip")
+    listing(directory)
+    (rejection,) = directory.report.providers["freddy"].rejected
+    assert rejection.native_id == broken["id"]
+    assert "is_active" in rejection.reason
+    assert directory.report.complete  # rejected records are listed, not a failure
+
+    with pytest.raises(NormalizationError, match="is_active"):
+        listing(make(kind, sandboxes))  # on_error="raise"
+
+
+def test_a_user_seen_twice_is_yielded_once_and_counted(
+    kind: str, sandboxes: dict[str, Sandbox]
+) -> None:
+    freddy = sandboxes["freddy"]
+    assert isinstance(freddy, FreddySandbox)
+    # Someone joined mid-listing: offset paging shows user 99 again on page two.
+    freddy.users.insert(100, dict(freddy.users[99]))
+    directory = make(kind, sandboxes)
+    ids = [u.id for u in listing(directory, provider="freddy")]
+    assert len(ids) == len(set(ids)) == 250
+    assert directory.report.providers["freddy"].duplicates_dropped == 1
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"status": "active"},
+        {"status": ["inactive", "invited"]},
+        {"email_domain": "example.org"},
+        {"status": "active", "email_domain": "@Corp.Example.net"},
+    ],
+    ids=str,
+)
+def test_filters_give_the_same_result_pushed_down_or_local(
+    kind: str, sandboxes: dict[str, Sandbox], filters: dict[str, Any]
+) -> None:
+    everyone = listing(make(kind, sandboxes))
+    query = userdir.UserQuery.build(**filters)
+    wanted = {u.id for u in everyone if query.matches(u)}
+    assert wanted  # the filter must select something for the test to mean anything
+    assert {u.id for u in listing(make(kind, sandboxes), **filters)} == wanted
+
+
+def test_updated_since_filter(kind: str, sandboxes: dict[str, Sandbox]) -> None:
+    everyone = listing(make(kind, sandboxes))
+    stamps = sorted(u.updated_at or u.created_at for u in everyone if u.updated_at or u.created_at)
+    cutoff = stamps[len(stamps) // 2]
+    recent = listing(make(kind, sandboxes), updated_since=cutoff)
+    assert recent
+    assert all((u.updated_at or u.created_at) >= cutoff for u in recent)  # type: ignore[operator]
+
+
+def test_provider_selection(kind: str, sandboxes: dict[str, Sandbox]) -> None:
+    directory = make(kind, sandboxes)
+    assert {u.provider for u in listing(directory, provider="ejento")} == {"ejento"}
+    assert list(directory.report.providers) == ["ejento"]
+    with pytest.raises(ConfigurationError, match="not in this directory"):
+        listing(directory, provider="nope")
+
+
+def test_get_by_userdir_id(kind: str, sandboxes: dict[str, Sandbox]) -> None:
+    directory = make(kind, sandboxes)
+    someone = listing(directory, provider="pneumatic")[3]
+    assert call(directory, "get", someone.id) == someone
+    with pytest.raises(NotFoundError):
+        call(directory, "get", "freddy:usr_nobody")
+    with pytest.raises(NotFoundError, match="not a userdir id"):
+        call(directory, "get", "usr_without_provider")
+    with pytest.raises(NotFoundError, match="no provider 'acme'"):
+        call(directory, "get", "acme:1")
+
+
+def test_find_by_email_across_providers(kind: str, sandboxes: dict[str, Sandbox]) -> None:
+    directory = make(kind, sandboxes)
+    everyone = listing(directory)
+    by_email: dict[str, set[str]] = {}
+    for user in everyone:
+        if user.email_normalized:
+            by_email.setdefault(user.email_normalized, set()).add(user.provider)
+    shared = next(email for email, names in by_email.items() if len(names) == 3)
+    found = call(directory, "find_by_email", shared.upper())
+    assert {u.provider for u in found} == set(PROVIDERS)
+    assert all(u.email_normalized == shared for u in found)
+    assert call(directory, "find_by_email", "nobody@nowhere.example") == []
+
+
+def test_stopping_early_does_not_hang_or_leak_threads(sandboxes: dict[str, Sandbox]) -> None:
+    import threading
+
+    before = threading.active_count()
+    directory = make("sync", sandboxes)
+    iterator: Iterator[User] = iter(directory)
+    first = [next(iterator) for _ in range(5)]
+    iterator.close()  # type: ignore[attr-defined]
+    assert len(first) == 5
+    assert threading.active_count() == before
+    assert not directory.report.complete
+
+
+def test_sequential_mode_yields_providers_in_order(sandboxes: dict[str, Sandbox]) -> None:
+    directory = make("sync", sandboxes, concurrent=False)
+    order = [u.provider for u in directory]
+    assert order == sorted(order, key=list(sandboxes).index)
+
+
+# -- from_env and the config file --------------------------------------------------------
+
+
+def test_from_env_enables_configured_providers_and_says_why_others_were_skipped() -> None:
+    directory = Directory.from_env(environ={"FREDDY_API_KEY": SANDBOX_API_KEY}, config=None)
+    assert list(directory.providers) == ["freddy"]
+    skipped = directory.report.skipped
+    assert "PNEUMATIC_API_KEY" in skipped["pneumatic"]
+    assert "EJENTO_BASE_URL" in skipped["ejento"]
+    assert "EJENTO_TOKEN" in skipped["ejento"]
+
+
+def test_from_env_reads_the_config_file_and_env_wins(tmp_path: Path) -> None:
+    config = tmp_path / "userdir.toml"
+    config.write_text(
+        '[freddy]\norganization_id = "org_file"\napi_key_env = "MY_FREDDY_KEY"\n'
+        '[ejento]\nbase_url = "https://ejento.example.com"\n'
+    )
+    environ = {"MY_FREDDY_KEY": "ak_x", "FREDDY_ORGANIZATION_ID": "org_env"}
+    directory = Directory.from_env(config=config, environ=environ)
+    freddy = directory.providers["freddy"]
+    assert freddy.settings.organization_id == "org_env"  # type: ignore[attr-defined]
+    assert freddy.settings.api_key.get_secret_value() == "ak_x"  # type: ignore[attr-defined]
+    assert "EJENTO_BASE_URL" not in directory.report.skipped["ejento"]  # the file supplied it
+
+
+def test_a_secret_written_in_the_config_file_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "userdir.toml"
+    config.write_text('[freddy]\napi_key = "ak_plaintext_in_a_file"\n')
+    with pytest.raises(ConfigurationError, match="must not be written in the config file") as caught:
+        Directory.from_env(config=config, environ={})
+    assert "ak_plaintext" not in str(caught.value)
+
+
+def test_config_file_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        Directory.from_env(config=tmp_path / "missing.toml", environ={})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[freddy\n")
+    with pytest.raises(ConfigurationError, match="not valid TOML"):
+        Directory.from_env(config=bad, environ={})
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("[acme]\nx = 1\n")
+    with pytest.raises(ConfigurationError, match="unknown provider 'acme'"):
+        Directory.from_env(config=unknown, environ={})
+
+
+def test_from_env_raises_on_a_present_but_invalid_setting() -> None:
+    with pytest.raises(ConfigurationError, match="FREDDY_TIMEOUT"):
+        Directory.from_env(environ={"FREDDY_API_KEY": "k", "FREDDY_TIMEOUT": "soon"}, config=None)
