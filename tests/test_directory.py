@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from userdir_freddy.sandbox import SANDBOX_API_KEY, FreddySandbox
 
 import userdir
 from userdir import (
@@ -24,9 +23,9 @@ from userdir import (
     NotFoundError,
     ServerError,
     User,
-    UserStatus,
 )
 from userdir.testing import FakeClock, Sandbox, sandbox_for, sandbox_provider
+from userdir_freddy.sandbox import SANDBOX_API_KEY, FreddySandbox
 
 PROVIDERS = ("freddy", "pneumatic", "ejento")
 
@@ -285,7 +284,9 @@ def test_from_env_reads_the_config_file_and_env_wins(tmp_path: Path) -> None:
 def test_a_secret_written_in_the_config_file_is_refused(tmp_path: Path) -> None:
     config = tmp_path / "userdir.toml"
     config.write_text('[freddy]\napi_key = "ak_plaintext_in_a_file"\n')
-    with pytest.raises(ConfigurationError, match="must not be written in the config file") as caught:
+    with pytest.raises(
+        ConfigurationError, match="must not be written in the config file"
+    ) as caught:
         Directory.from_env(config=config, environ={})
     assert "ak_plaintext" not in str(caught.value)
 
