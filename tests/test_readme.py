@@ -47,3 +47,17 @@ def test_shell_example_runs(command: str) -> None:
     result = CliRunner().invoke(cli, shlex.split(command)[1:], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert result.output.strip()
+
+
+TOML_BLOCKS = re.findall(r"```toml\n(.*?)```", TEXT, flags=re.DOTALL)
+
+
+@pytest.mark.parametrize("config", TOML_BLOCKS)
+def test_toml_example_is_a_valid_config(config: str, tmp_path: Path) -> None:
+    from userdir import Directory
+
+    path = tmp_path / "userdir.toml"
+    path.write_text(config)
+    environ = {name: "placeholder" for name in re.findall(r'_env = "(\w+)"', config)}
+    directory = Directory.from_env(config=path, environ=environ)
+    assert set(directory.providers) | set(directory.report.skipped) >= {"freddy", "ejento"}
