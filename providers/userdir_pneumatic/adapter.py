@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from pydantic import Field, PositiveInt, SecretStr, ValidationError, field_validator
@@ -23,7 +23,6 @@ from userdir import ListPlan, Lookup, ProviderInfo, User, UserQuery, UserStatus,
 from userdir.config import ProviderSettings
 from userdir.http import ClientOptions, ErrorDetails, quote_segment
 from userdir.pagination import NextLinkPagination, Page, PageRequest
-from userdir.testing.sandbox import Sandbox
 
 from .wire import (
     PneumaticDetail,
@@ -32,6 +31,9 @@ from .wire import (
     PneumaticUserPage,
     PneumaticValidationError,
 )
+
+if TYPE_CHECKING:
+    from userdir.testing.sandbox import Sandbox
 
 __all__ = [
     "DEFAULT_ORDERING",
@@ -52,8 +54,9 @@ DEFAULT_PAGE_SIZE = 100
 UserType = Literal["user", "guest"]
 OrderingKey = Literal["first_name", "-first_name", "last_name", "-last_name", "status", "-status"]
 
-#: The API has no unique sort key; last name then first name leaves only namesakes
-#: tied, so offset paging stays stable for everyone else.
+#: Offset paging is stable only under a total order, and the API offers no unique
+#: sort key (not even id). Last name then first name leaves only namesakes tied;
+#: a tie that moves between pages repeats one (userdir drops the repeat) or skips one.
 DEFAULT_ORDERING: tuple[OrderingKey, ...] = ("last_name", "first_name")
 
 _TO_PNEUMATIC: dict[UserStatus, PneumaticStatus] = {
@@ -69,10 +72,6 @@ def _comma_list(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
-
-
-def _unique(values: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple(dict.fromkeys(values))
 
 
 class PneumaticSettings(ProviderSettings):
@@ -102,7 +101,7 @@ class PneumaticSettings(ProviderSettings):
     @field_validator("user_types", "groups")
     @classmethod
     def _dedupe(cls, value: tuple[Any, ...]) -> tuple[Any, ...]:
-        return _unique(value)
+        return tuple(dict.fromkeys(value))  # keep the order, drop repeats
 
     @field_validator("ordering")
     @classmethod

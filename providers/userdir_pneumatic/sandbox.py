@@ -146,17 +146,6 @@ class PneumaticSandbox(Sandbox):
             body = {"detail": message}
         return json_response(status, body)
 
-    def _invalid(self, field: str, message: str) -> httpx.Response:
-        """The backend's validation envelope for one field."""
-        return json_response(
-            400,
-            {
-                "message": message,
-                "code": "validation_error",
-                "details": {"name": field, "reason": message},
-            },
-        )
-
     def authenticate(self, request: httpx.Request) -> httpx.Response | None:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not key:
@@ -194,46 +183,21 @@ class PneumaticSandbox(Sandbox):
     # -- GET /accounts/users ----------------------------------------------------------
 
     def _list_users(self, request: httpx.Request) -> httpx.Response:
+        selected = _select(self.users, request.url.params)
+        if isinstance(selected, httpx.Response):
+            return selected  # a refused filter
+        if "limit" not in request.url.params:
+            return json_response(200, selected)  # no limit: every user, as a bare array
+        return self._page(request, selected)
+
+    def _page(self, request: httpx.Request, users: list[dict[str, Any]]) -> httpx.Response:
         params = request.url.params
-        users = list(self.users)
-        for name, allowed in (("status", _STATUSES), ("type", _TYPES)):
-            wanted = _comma_values(params.get(name))
-            if not wanted:
-                continue  # absent or empty: no filter (the backend's behaviour)
-            unknown = [value for value in wanted if value not in allowed]
-            if unknown:
-                # Filter errors come in DRF's plain form, not the envelope.
-                return json_response(
-                    400, {name: [f"'{unknown[0]}' is an invalid value for the filter"]}
-                )
-            # A record without "type" (a hand-written one) is a plain user.
-            users = [user for user in users if user.get(name, "user") in wanted]
-        groups = _comma_values(params.get("groups"))
-        if groups:
-            if not all(group.isdigit() for group in groups):
-                return json_response(400, {"groups": ["Value should be a list of integers."]})
-            wanted_groups = {int(group) for group in groups}
-            users = [user for user in users if wanted_groups & set(user.get("groups") or ())]
-        ordering = _comma_values(params.get("ordering")) or list(_DEFAULT_ORDERING)
-        for key in ordering:
-            if key.lstrip("-") not in _ORDERING_FIELDS:
-                return json_response(
-                    400,
-                    {
-                        "ordering": [
-                            f"Select a valid choice. {key} is not one of the available choices."
-                        ]
-                    },
-                )
-        users = _ordered(users, ordering)
-        if "limit" not in params:
-            return json_response(200, users)  # no limit: every user, as a bare array
         limit = _int_param(params["limit"])
         if limit is None or limit < 1:
-            return self._invalid("limit", "Ensure this value is a whole number of at least 1.")
+            return _invalid("limit", "Ensure this value is a whole number of at least 1.")
         offset = _int_param(params.get("offset", "0"))
         if offset is None or offset < 0:
-            return self._invalid("offset", "Ensure this value is a whole number of at least 0.")
+            return _invalid("offset", "Ensure this value is a whole number of at least 0.")
         return json_response(
             200,
             {
@@ -252,6 +216,44 @@ class PneumaticSandbox(Sandbox):
         if self.foreign_next_host:
             url = url.copy_with(host=self.foreign_next_host)
         return str(url)
+
+
+def _select(
+    users: list[dict[str, Any]], params: httpx.QueryParams
+) -> list[dict[str, Any]] | httpx.Response:
+    """The users the filters and ordering pick, or the API's 400 for a bad value.
+
+    Filter errors come in DRF's plain form ``{"field": ["message"]}``, as the
+    backend's filters raise them; an absent or empty filter filters nothing.
+    """
+    for name, allowed in (("status", _STATUSES), ("type", _TYPES)):
+        wanted = _comma_values(params.get(name))
+        unknown = [value for value in wanted if value not in allowed]
+        if unknown:
+            return json_response(
+                400, {name: [f"'{unknown[0]}' is an invalid value for the filter"]}
+            )
+        if wanted:
+            # A record without "type" (a hand-written one) is a plain user.
+            users = [user for user in users if user.get(name, "user") in wanted]
+    groups = _comma_values(params.get("groups"))
+    if not all(group.isdigit() for group in groups):
+        return json_response(400, {"groups": ["Value should be a list of integers."]})
+    if groups:
+        wanted_groups = {int(group) for group in groups}
+        users = [user for user in users if wanted_groups & set(user.get("groups") or ())]
+    ordering = _comma_values(params.get("ordering")) or list(_DEFAULT_ORDERING)
+    for key in ordering:
+        if key.lstrip("-") not in _ORDERING_FIELDS:
+            message = f"Select a valid choice. {key} is not one of the available choices."
+            return json_response(400, {"ordering": [message]})
+    return _ordered(users, ordering)
+
+
+def _invalid(field: str, message: str) -> httpx.Response:
+    """The backend's validation envelope for one field."""
+    details = {"name": field, "reason": message}
+    return json_response(400, {"message": message, "code": "validation_error", "details": details})
 
 
 def _int_param(value: str) -> int | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -152,7 +154,7 @@ def test_status_filter_is_pushed_down_and_equals_local_filtering(
 
 
 def test_plan_names_status_as_pushed_down_only_when_filtering() -> None:
-    settings = PneumaticSettings(api_key=SANDBOX_API_KEY)  # type: ignore[arg-type]
+    settings = PneumaticSettings(api_key=SANDBOX_API_KEY)
     plan = userdir_list_users("pneumatic", settings, UserQuery.build(status="invited"))
     assert plan is not None and plan.pushed_down == frozenset({"status"})
     plan = userdir_list_users("pneumatic", settings, UserQuery.build())
@@ -322,6 +324,24 @@ def test_normalizes_every_mapped_field() -> None:
     assert user.raw == raw  # untouched, unknown fields included
 
 
+@pytest.fixture
+def far_from_utc() -> Iterator[None]:
+    """Run in a local zone far from UTC, so local-time slips cannot hide."""
+    if not hasattr(time, "tzset"):
+        pytest.skip("time.tzset is Unix-only")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14
+        time.tzset()
+        yield
+    time.tzset()
+
+
+@pytest.mark.usefixtures("far_from_utc")
+def test_created_at_does_not_depend_on_the_local_timezone() -> None:
+    user = normalize(record(date_joined_tsp=0.5))
+    assert user.created_at == datetime(1970, 1, 1, 0, 0, 0, 500000, tzinfo=timezone.utc)
+
+
 @pytest.mark.parametrize(
     ("flags", "is_admin", "roles"),
     [
@@ -395,9 +415,9 @@ def test_malformed_records_are_normalization_errors(
 def test_a_malformed_record_is_reported_and_skipped_by_policy(
     sandbox: PneumaticSandbox, clock: FakeClock
 ) -> None:
-    sandbox.users[42]["status"] = "frozen"
+    sandbox.users[42]["date_joined_tsp"] = "yesterday"
     provider = load(sandbox, clock)
-    with pytest.raises(NormalizationError, match="status"):
+    with pytest.raises(NormalizationError, match="date_joined_tsp"):
         list(provider.users())
     users = list(provider.users(on_error="skip"))
     report = provider.last_report
@@ -696,10 +716,12 @@ def test_sandbox_overlaps_freddy_and_drifts_from_it_on_purpose(clock: FakeClock)
     left_here_only = [p for f, p in pairs if f.is_active and p.status is UserStatus.inactive]
     assert len(left_here_only) == len(STATUS_DRIFT) == 5
     respelled = [
-        (f.last_name, p.last_name) for f, p in pairs if f.last_name and f.last_name != p.last_name
+        (f.last_name, p.last_name or "")
+        for f, p in pairs
+        if f.last_name and f.last_name != p.last_name
     ]
     assert len(respelled) == len(NAME_DRIFT) == 3
-    assert all(p.isascii() and not f.isascii() for f, p in respelled)
+    assert all(ours.isascii() and not theirs.isascii() for theirs, ours in respelled)
     assert min(STATUS_DRIFT | NAME_DRIFT) >= FIRST_PERSON
     # Everyone else agrees on status: inactive in one means inactive in the other.
     others = [(f, p) for f, p in pairs if p not in left_here_only]
