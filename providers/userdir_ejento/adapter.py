@@ -39,13 +39,13 @@ from .wire import EjentoEnvelope, EjentoPage, EjentoUser, EjentoUserList
 __all__ = ["DEFAULT_LIST_PATH", "DEFAULT_PAGE_SIZE", "EjentoSettings", "normalize"]
 
 NAME = "ejento"
+USER_PATH = "/v2/api/user"  # + "/{user_id}", documented
+ME_PATH = "/api/v2/users/me"  # the "stable" API, documented
 #: Inferred: the REST collection next to the documented ``/v2/api/user/{user_id}``.
-DEFAULT_LIST_PATH = "/v2/api/user"
+DEFAULT_LIST_PATH = USER_PATH
 #: Inferred: a common DRF ``max_page_size``. A server that caps lower still pages
 #: correctly when it answers DRF pages (they carry ``count``).
 DEFAULT_PAGE_SIZE = 100
-USER_PATH = "/v2/api/user"
-ME_PATH = "/api/v2/users/me"
 
 _CREDENTIALS_HINT = (
     "check EJENTO_SUBSCRIPTION_KEY and EJENTO_TOKEN (Ejento tokens expire after 7 days)"
@@ -107,8 +107,7 @@ def userdir_providers() -> list[ProviderInfo]:
         ProviderInfo(
             name=NAME,
             settings=EjentoSettings,
-            description="Ejento AI, V2 Legacy API (self-hosted server behind Azure APIM)",
-            docs_url="https://api.ejento.ai/v2-legacy/get-user-legacy",
+            description="Ejento AI, V2 Legacy API (a server per deployment, behind Azure APIM)",
             filters=frozenset(),
             supports_email_lookup=False,
             sandbox=_sandbox,
@@ -353,4 +352,3 @@ def userdir_error_details(provider: str, response: httpx.Response) -> ErrorDetai
         # such route, so the base URL or the inferred list path is wrong.
         message = f"{message or 'not found'}: {_ENDPOINT_HINT}"
     return ErrorDetails(message=message)
-

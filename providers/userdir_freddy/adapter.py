@@ -64,7 +64,6 @@ def userdir_providers() -> list[ProviderInfo]:
             name=NAME,
             settings=FreddySettings,
             description="Freddy by Aitronos (api.aitronos.com)",
-            docs_url="https://docs.aitronos.com",
             filters=frozenset({"status"}),
             supports_email_lookup=True,
             sandbox=_sandbox,

@@ -130,7 +130,6 @@ def userdir_providers() -> list[ProviderInfo]:
             name=NAME,
             settings=PneumaticSettings,
             description="Pneumatic workflow (api.pneumatic.app)",
-            docs_url="https://github.com/pneumaticapp/pneumaticworkflow/wiki/Public-API:-Users",
             filters=frozenset({"status"}),
             supports_email_lookup=False,
             sandbox=_sandbox,

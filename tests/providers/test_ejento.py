@@ -1,0 +1,606 @@
+"""Ejento end to end, against its sandbox: MockTransport and a real loopback server."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+import pytest
+
+import userdir
+from userdir import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    InvalidResponseError,
+    NormalizationError,
+    NotFoundError,
+    PaginationError,
+    ProviderError,
+    ServerError,
+    UserStatus,
+)
+from userdir.testing import FakeClock, Fault
+from userdir.testing.people import people
+from userdir_ejento.adapter import normalize, userdir_error_details
+from userdir_ejento.sandbox import (
+    DEACTIVATED_HERE,
+    DUPLICATED,
+    FORGOTTEN,
+    SANDBOX_BASE_URL,
+    SANDBOX_SUBSCRIPTION_KEY,
+    SANDBOX_TOKEN,
+    EjentoSandbox,
+    ListShape,
+)
+from userdir_freddy.sandbox import SANDBOX_API_KEY as FREDDY_API_KEY
+from userdir_freddy.sandbox import FreddySandbox
+
+ACCOUNTS = 221  # 220 people (pool 180..399) + the second account of person 217
+CREDENTIALS: dict[str, Any] = {"subscription_key": SANDBOX_SUBSCRIPTION_KEY, "token": SANDBOX_TOKEN}
+
+
+def load(
+    sandbox: EjentoSandbox | None = None,
+    clock: FakeClock | None = None,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    **settings: Any,
+) -> userdir.Provider:
+    for name, value in {"base_url": SANDBOX_BASE_URL, **CREDENTIALS}.items():
+        settings.setdefault(name, value)
+    if transport is None:
+        transport = (sandbox or EjentoSandbox()).transport()
+    return userdir.load_provider(
+        "ejento", transport=transport, clock=clock or FakeClock(), environ={}, **settings
+    )
+
+
+@pytest.fixture
+def sandbox() -> EjentoSandbox:
+    return EjentoSandbox()
+
+
+@pytest.fixture
+def ejento(sandbox: EjentoSandbox, clock: FakeClock) -> userdir.Provider:
+    return load(sandbox, clock)
+
+
+def wrapped(data: Any, *, success: bool = True, message: str = "ok") -> dict[str, Any]:
+    return {"success": success, "message": message, "data": data}
+
+
+# -- settings -------------------------------------------------------------------------
+
+
+def test_base_url_is_required_and_named() -> None:
+    with pytest.raises(ConfigurationError, match="EJENTO_BASE_URL") as caught:
+        userdir.load_provider("ejento", environ={}, **CREDENTIALS)
+    assert caught.value.setting == "base_url" and caught.value.env_var == "EJENTO_BASE_URL"
+
+
+@pytest.mark.parametrize(
+    ("setting", "env_var"),
+    [("subscription_key", "EJENTO_SUBSCRIPTION_KEY"), ("token", "EJENTO_TOKEN")],
+)
+@pytest.mark.parametrize("value", [None, ""])
+def test_each_credential_is_required(setting: str, env_var: str, value: str | None) -> None:
+    settings: dict[str, Any] = {**CREDENTIALS, setting: value}
+    with pytest.raises(ConfigurationError, match=env_var) as caught:
+        userdir.load_provider("ejento", base_url=SANDBOX_BASE_URL, environ={}, **settings)
+    assert caught.value.setting == setting
+
+
+def test_settings_come_from_env_vars_and_keywords_win() -> None:
+    sandbox = EjentoSandbox(count=20, list_path="/v2/api/user/organization/1/users")
+    environ = {
+        "EJENTO_BASE_URL": "https://ejento.internal.example.com",
+        "EJENTO_SUBSCRIPTION_KEY": SANDBOX_SUBSCRIPTION_KEY,
+        "EJENTO_TOKEN": "an-old-token",
+        "EJENTO_LIST_PATH": "/v2/api/user/organization/1/users",
+        "EJENTO_PAGE_SIZE": "8",
+    }
+    provider = userdir.load_provider(
+        "ejento", token=SANDBOX_TOKEN, environ=environ, transport=sandbox.transport()
+    )
+    assert len(list(provider.users())) == 20
+    assert [str(r.url.copy_with(query=None)) for r in sandbox.requests] == [
+        "https://ejento.internal.example.com/v2/api/user/organization/1/users"
+    ] * 3
+    assert "an-old-token" not in repr(provider.settings)
+
+
+def test_list_path_must_stay_on_the_base_url() -> None:
+    with pytest.raises(ConfigurationError, match="EJENTO_LIST_PATH"):
+        load(list_path="https://elsewhere.example.com/v2/api/user")
+
+
+# -- auth headers -----------------------------------------------------------------------
+
+
+def test_both_credentials_go_with_every_request(
+    ejento: userdir.Provider, sandbox: EjentoSandbox
+) -> None:
+    list(ejento.users(status="active"))
+    ejento.get(str(sandbox.users[3]["id"]))
+    ejento.whoami()
+    with pytest.raises(NotFoundError):
+        ejento.get("999999")
+    assert len(sandbox.requests) == 6
+    for request in sandbox.requests:
+        assert request.headers["ocp-apim-subscription-key"] == SANDBOX_SUBSCRIPTION_KEY
+        assert request.headers["authorization"] == f"Bearer {SANDBOX_TOKEN}"
+
+
+# -- listing ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("shape", "page_size", "requests"),
+    [
+        ("page", None, 3),  # 100 + 100 + 21: count reached
+        ("page", 13, 17),  # 17 x 13 = 221: count reached, no 18th request
+        ("page", 250, 3),  # the server caps pages at 100; count keeps us right
+        ("bare", None, 3),  # 100 + 100 + 21: the short page ends it
+        ("bare", 13, 18),  # 17 full pages, then the empty one that says "done"
+        ("unpaged", None, 1),  # 221 > 100 asked for: everything came at once
+        ("unpaged", 500, 1),  # a short page
+    ],
+)
+def test_lists_every_account_once_with_the_minimum_requests(
+    shape: ListShape, page_size: int | None, requests: int, clock: FakeClock
+) -> None:
+    sandbox = EjentoSandbox(list_shape=shape)
+    provider = load(sandbox, clock, page_size=page_size)
+    ids = [user.native_id for user in provider.users()]
+    assert len(ids) == ACCOUNTS and len(set(ids)) == ACCOUNTS
+    assert set(ids) == {str(record["id"]) for record in sandbox.users}
+    assert len(sandbox.requests) == requests
+    sent = [(r.url.path, r.url.params["page"], r.url.params["page_size"]) for r in sandbox.requests]
+    size = str(page_size or 100)
+    assert sent == [("/v2/api/user", str(n), size) for n in range(1, requests + 1)]
+    report = provider.last_report
+    assert report is not None and report.complete and report.duplicates_dropped == 0
+
+
+def test_the_two_accounts_sharing_an_email_are_both_listed(ejento: userdir.Provider) -> None:
+    by_email = Counter(user.email_normalized for user in ejento.users())
+    assert [count for count in by_email.values() if count > 1] == [2]
+    shared = next(email for email, count in by_email.items() if count == 2)
+    twins = [user for user in ejento.users() if user.email_normalized == shared]
+    assert shared == people()[DUPLICATED].email
+    assert twins[0].native_id != twins[1].native_id
+    assert twins[0].email != twins[1].email  # the same address, typed in another case
+
+
+def test_status_drift_with_freddy_is_seeded_for_reconciliation(ejento: userdir.Provider) -> None:
+    freddy = userdir.load_provider(
+        "freddy", api_key=FREDDY_API_KEY, transport=FreddySandbox().transport()
+    )
+    in_freddy = {user.email_normalized: user.status for user in freddy.users()}
+    here = {user.email_normalized: user.status for user in ejento.users()}
+    pool = people()
+    for index in DEACTIVATED_HERE:
+        email = pool[index].email
+        assert (in_freddy[email], here[email]) == (UserStatus.active, UserStatus.inactive)
+    for index in FORGOTTEN:
+        email = pool[index].email
+        assert (in_freddy[email], here[email]) == (UserStatus.inactive, UserStatus.active)
+
+
+def test_list_path_and_page_parameters_are_settings(clock: FakeClock) -> None:
+    path = "/v2/api/user/organization/1/users"
+    sandbox = EjentoSandbox(list_path=path, page_param="p", page_size_param="size")
+    provider = load(sandbox, clock, list_path=path, page_param="p", page_size_param="size")
+    assert len(list(provider.users())) == ACCOUNTS
+    assert [(r.url.path, dict(r.url.params)) for r in sandbox.requests] == [
+        (path, {"p": str(n), "size": "100"}) for n in (1, 2, 3)
+    ]
+
+
+def test_a_wrong_list_path_says_which_setting_to_change(clock: FakeClock) -> None:
+    sandbox = EjentoSandbox(list_path="/v2/api/user/organization/1/users")
+    with pytest.raises(NotFoundError, match="EJENTO_LIST_PATH") as caught:
+        list(load(sandbox, clock).users())
+    assert caught.value.status_code == 404 and "Resource not found" in str(caught.value)
+
+
+def test_a_query_string_in_list_path_is_kept(sandbox: EjentoSandbox, clock: FakeClock) -> None:
+    provider = load(sandbox, clock, list_path="/v2/api/user?is_active=true&org=")
+    list(provider.users())
+    assert dict(sandbox.requests[0].url.params) == {
+        "is_active": "true",
+        "org": "",
+        "page": "1",
+        "page_size": "100",
+    }
+
+
+@pytest.mark.parametrize(
+    ("sandbox_options", "settings"),
+    [
+        # The endpoint reads "p", we send "page": page 1 comes back every time.
+        ({"page_param": "p"}, {}),
+        ({"page_param": "p", "list_shape": "bare"}, {}),
+        # Unpaged, and exactly one page size long: indistinguishable, so refused.
+        ({"list_shape": "unpaged"}, {"page_size": ACCOUNTS}),
+    ],
+)
+def test_an_endpoint_that_ignores_the_page_parameter_fails_fast(
+    sandbox_options: dict[str, Any], settings: dict[str, Any], clock: FakeClock
+) -> None:
+    sandbox = EjentoSandbox(**sandbox_options)
+    provider = load(sandbox, clock, **settings)
+    with pytest.raises(PaginationError, match="EJENTO_PAGE_PARAM") as caught:
+        list(provider.users())
+    assert caught.value.provider == "ejento"
+    assert len(sandbox.requests) == 2  # not 3 "complete" pages, not 100 000 bare ones
+
+
+def test_a_null_next_ends_the_listing_whatever_count_says(clock: FakeClock) -> None:
+    records = EjentoSandbox(count=2).users
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = {"count": 40, "next": None, "previous": None, "results": records}
+        return httpx.Response(200, json=wrapped(page))
+
+    provider = load(clock=clock, transport=httpx.MockTransport(handler))
+    assert [u.native_id for u in provider.users()] == [str(r["id"]) for r in records]
+    assert provider.last_report is not None and provider.last_report.requests == 1
+
+
+def test_an_unwrapped_page_is_read_too(clock: FakeClock) -> None:
+    records = EjentoSandbox(count=3).users
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=records)
+
+    provider = load(clock=clock, transport=httpx.MockTransport(handler))
+    assert len(list(provider.users())) == 3
+
+
+def test_record_not_found_from_the_list_is_an_empty_listing(
+    ejento: userdir.Provider, sandbox: EjentoSandbox
+) -> None:
+    sandbox.inject(Fault(status=200, body=wrapped(None, success=False, message="Record Not Found")))
+    assert list(ejento.users()) == []
+    assert ejento.last_report is not None and ejento.last_report.complete
+
+
+def test_any_other_success_false_on_the_list_is_a_provider_error(
+    ejento: userdir.Provider, sandbox: EjentoSandbox
+) -> None:
+    body = wrapped(None, success=False, message="Organization is deactivated")
+    sandbox.inject(Fault(status=200, body=body))
+    with pytest.raises(ProviderError) as caught:
+        list(ejento.users())
+    error = caught.value
+    assert type(error) is ProviderError  # not "malformed": Ejento said no
+    assert str(error) == "ejento: answered success=false: Organization is deactivated"
+
+
+def test_a_page_of_the_wrong_shape_is_an_invalid_response(
+    ejento: userdir.Provider, sandbox: EjentoSandbox
+) -> None:
+    sandbox.inject(Fault(status=200, body=wrapped({"users": []})))
+    with pytest.raises(InvalidResponseError, match="results"):
+        list(ejento.users())
+
+
+def test_a_malformed_record_is_rejected_or_raised_by_policy(
+    sandbox: EjentoSandbox, clock: FakeClock
+) -> None:
+    del sandbox.users[42]["is_active"]
+    provider = load(sandbox, clock)
+    with pytest.raises(NormalizationError, match="is_active") as caught:
+        list(provider.users())
+    assert caught.value.native_id == str(sandbox.users[42]["id"])
+
+    users = list(provider.users(on_error="skip"))
+    report = provider.last_report
+    assert report is not None and report.complete
+    assert len(users) == ACCOUNTS - 1 and [r.native_id for r in report.rejected] == [
+        str(sandbox.users[42]["id"])
+    ]
+
+
+async def test_async_equals_sync(ejento: userdir.Provider, sandbox: EjentoSandbox) -> None:
+    some_id = str(sandbox.users[9]["id"])
+    assert [u async for u in ejento.ausers()] == list(ejento.users())
+    assert await ejento.aget(some_id) == ejento.get(some_id)
+    assert await ejento.awhoami() == ejento.whoami()
+    await ejento.aclose()
+
+
+@pytest.mark.loopback
+def test_over_a_real_loopback_socket() -> None:
+    sandbox = EjentoSandbox(count=30)
+    with (
+        sandbox.serve() as base_url,
+        userdir.load_provider(
+            "ejento", base_url=base_url, page_size=7, environ={}, timeout=5, **CREDENTIALS
+        ) as provider,
+    ):
+        users = list(provider.users())
+        me = provider.whoami()
+        one = provider.get(str(sandbox.users[4]["id"]))
+    assert len(users) == 30 and len({u.native_id for u in users}) == 30
+    assert len(sandbox.requests) == 5 + 2  # 7+7+7+7+2: count reached; whoami; get
+    assert me.is_admin is True and one.raw == sandbox.users[4]
+    assert all(r.headers["authorization"] == f"Bearer {SANDBOX_TOKEN}" for r in sandbox.requests)
+
+
+# -- normalization --------------------------------------------------------------------
+
+#: Their doc example ("Get User"), with an email and one field they may add later.
+DOC_EXAMPLE: dict[str, Any] = {
+    "id": 147,
+    "email": "User.Name@DataScienceDojo.com",
+    "is_staff": True,
+    "is_superuser": True,
+    "is_active": True,
+    "date_joined": "2024-10-30T17:06:11Z",
+    "first_name": "User",
+    "last_name": "Müller",
+    "organization": {
+        "id": 1,
+        "org_name": "Data Science Dojo",
+        "domain": "datasciencedojo.com",
+        "org_logo_url": None,
+        "org_icon_url": None,
+        "is_deleted": False,
+        "created_by": "System",
+        "created_on": "2024-01-20T01:32:56.659642Z",
+        "modified_by": "admin@datasciencedojo.com",
+        "modified_on": "2024-01-20T01:32:56.659663Z",
+    },
+    "phone_verified": True,
+}
+
+
+def test_normalizes_every_documented_field() -> None:
+    user = normalize(DOC_EXAMPLE)
+    assert (user.id, user.provider, user.native_id) == ("ejento:147", "ejento", "147")
+    assert user.email == "User.Name@DataScienceDojo.com"
+    assert user.email_normalized == "user.name@datasciencedojo.com"
+    assert (user.first_name, user.last_name, user.full_name) == ("User", "Müller", "User Müller")
+    assert user.status is UserStatus.active and user.is_active is True
+    assert user.is_admin is True and user.roles == ("staff", "superuser")
+    assert (user.organization_id, user.organization_name) == ("1", "Data Science Dojo")
+    assert user.created_at == datetime(2024, 10, 30, 17, 6, 11, tzinfo=timezone.utc)
+    assert user.updated_at is None and user.last_login_at is None and user.username is None
+    assert user.raw == DOC_EXAMPLE  # untouched, the unknown field included
+
+
+@pytest.mark.parametrize(
+    ("flags", "is_admin", "roles"),
+    [
+        ({"is_staff": True, "is_superuser": False}, True, ("staff",)),
+        ({"is_staff": False, "is_superuser": True}, True, ("superuser",)),
+        ({"is_staff": False, "is_superuser": False}, False, ()),
+        ({"is_superuser": False}, None, ()),  # is_staff unknown: cannot say "not admin"
+        ({"is_staff": True}, True, ("staff",)),
+        ({}, None, ()),
+    ],
+)
+def test_staff_and_superuser_flags(
+    flags: dict[str, bool], is_admin: bool | None, roles: tuple[str, ...]
+) -> None:
+    user = normalize({"id": 3, "email": "a@example.com", "is_active": False, **flags})
+    assert (user.is_admin, user.roles, user.status) == (is_admin, roles, UserStatus.inactive)
+
+
+def test_blank_django_names_and_no_organization_are_missing() -> None:
+    user = normalize({"id": 4, "email": "", "first_name": "", "last_name": " ", "is_active": True})
+    assert (user.email, user.first_name, user.last_name, user.full_name) == (None,) * 4
+    assert (user.organization_id, user.organization_name, user.created_at) == (None,) * 3
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"email": "a@example.com", "is_active": True},  # no id
+        {"id": "abc", "email": "a@example.com", "is_active": True},  # not an integer id
+        {"id": 5, "email": "a@example.com"},  # no is_active: no status to give
+        {"id": 5, "is_active": True, "organization": {"org_name": "No id"}},
+    ],
+)
+def test_malformed_records_are_refused(record: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="validation error"):
+        normalize(record)
+
+
+# -- lookups --------------------------------------------------------------------------
+
+
+def test_get_by_id(ejento: userdir.Provider, sandbox: EjentoSandbox) -> None:
+    record = sandbox.users[17]
+    user = ejento.get(str(record["id"]))
+    assert user.native_id == str(record["id"]) and user.raw == record
+    assert sandbox.requests[-1].url.raw_path == f"/v2/api/user/{record['id']}".encode()
+
+
+def test_unknown_id_is_not_found(ejento: userdir.Provider) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        ejento.get("999999")
+    error = caught.value
+    assert (error.provider, error.status_code) == ("ejento", 404)
+    assert str(error) == "ejento: Record Not Found (HTTP 404)"
+
+
+def test_record_not_found_in_a_200_is_not_found(
+    ejento: userdir.Provider, sandbox: EjentoSandbox
+) -> None:
+    body = wrapped(None, success=False, message="Record Not Found")
+    sandbox.inject(Fault(status=200, body=body))
+    with pytest.raises(NotFoundError, match="no user with id '147'"):
+        ejento.get("147")
+
+
+def test_other_success_false_in_a_200_is_a_provider_error(
+    ejento: userdir.Provider, sandbox: EjentoSandbox
+) -> None:
+    body = wrapped({"user_id": ["Invalid"]}, success=False, message="Something went wrong")
+    sandbox.inject(Fault(status=200, body=body))
+    with pytest.raises(ProviderError) as caught:
+        ejento.get(str(sandbox.users[0]["id"]))
+    assert type(caught.value) is ProviderError
+    assert str(caught.value) == "ejento: answered success=false: Something went wrong"
+
+
+@pytest.mark.parametrize(
+    ("native_id", "raw_path"),
+    [("abc", b"/v2/api/user/abc"), ("1/../2", b"/v2/api/user/1%2F..%2F2")],
+)
+def test_a_non_integer_id_stays_in_its_segment_and_is_refused(
+    ejento: userdir.Provider, sandbox: EjentoSandbox, native_id: str, raw_path: bytes
+) -> None:
+    with pytest.raises(BadRequestError, match="must be an integer") as caught:
+        ejento.get(native_id)
+    assert caught.value.status_code == 400
+    assert sandbox.requests[-1].url.raw_path == raw_path
+
+
+def test_whoami_is_the_caller_from_the_stable_api(
+    ejento: userdir.Provider, sandbox: EjentoSandbox
+) -> None:
+    me = ejento.whoami()
+    assert sandbox.caller is not None and me.raw == sandbox.caller
+    assert me.is_admin is True and "superuser" in me.roles
+    assert sandbox.requests[-1].url.path == "/api/v2/users/me"
+
+
+def test_whoami_accepts_an_unwrapped_user(ejento: userdir.Provider, sandbox: EjentoSandbox) -> None:
+    sandbox.inject(Fault(status=200, body=DOC_EXAMPLE, path="/api/v2/users/me"))
+    assert ejento.whoami().native_id == "147"
+
+
+def test_find_by_email_lists_and_finds_both_accounts(
+    ejento: userdir.Provider, sandbox: EjentoSandbox
+) -> None:
+    email = people()[DUPLICATED].email.upper()
+    found = ejento.find_by_email(email)
+    assert len(found) == 2 and len({user.native_id for user in found}) == 2
+    assert {r.url.path for r in sandbox.requests} == {"/v2/api/user"}  # no email endpoint
+
+
+# -- failures -------------------------------------------------------------------------
+
+
+def test_a_wrong_subscription_key_is_refused_by_apim(
+    sandbox: EjentoSandbox, clock: FakeClock
+) -> None:
+    provider = load(sandbox, clock, subscription_key="wrong-apim-key-0123456789")
+    with pytest.raises(AuthenticationError) as caught:
+        list(provider.users())
+    error = caught.value
+    assert (error.provider, error.status_code) == ("ejento", 401)
+    assert "invalid subscription key" in error.message
+    assert "EJENTO_SUBSCRIPTION_KEY" in error.message and "7 days" in error.message
+    for text in (str(error), repr(error), repr(provider), repr(provider.settings)):
+        assert "wrong-apim-key" not in text and SANDBOX_TOKEN not in text
+
+
+def test_a_wrong_token_is_refused_by_ejento(sandbox: EjentoSandbox, clock: FakeClock) -> None:
+    provider = load(sandbox, clock, token="expired-token-abcdef")
+    with pytest.raises(AuthenticationError) as caught:
+        provider.whoami()
+    error = caught.value
+    assert str(error).startswith("ejento: Given token not valid for any token type; check ")
+    assert "EJENTO_TOKEN" in str(error) and error.status_code == 401
+    for text in (str(error), repr(error), repr(provider), repr(provider.settings)):
+        assert "expired-token" not in text and SANDBOX_SUBSCRIPTION_KEY not in text
+
+
+def test_sandbox_checks_the_key_at_the_gateway_then_the_token() -> None:
+    sandbox = EjentoSandbox()
+    url = f"{SANDBOX_BASE_URL}/v2/api/user/147"
+    no_key = sandbox(httpx.Request("GET", url))
+    assert no_key.status_code == 401
+    assert (
+        no_key.json()["statusCode"] == 401
+        and "missing subscription key" in no_key.json()["message"]
+    )
+    key_only = sandbox(
+        httpx.Request("GET", url, headers={"Ocp-Apim-Subscription-Key": SANDBOX_SUBSCRIPTION_KEY})
+    )
+    assert key_only.status_code == 401
+    assert key_only.json() == wrapped(
+        None, success=False, message="Authentication credentials were not provided."
+    )
+    assert key_only.headers["x-userdir-sandbox"] == "ejento"
+
+
+def test_server_errors_are_retried_then_typed(sandbox: EjentoSandbox, clock: FakeClock) -> None:
+    provider = load(sandbox, clock, max_retries=1)
+    sandbox.fail_next(503)
+    assert len(list(provider.users())) == ACCOUNTS
+    assert len(clock.sleeps) == 1
+    sandbox.fail_next(500, times=2)
+    with pytest.raises(ServerError, match=r"ejento: sandbox fault: HTTP 500 \(HTTP 500\)"):
+        provider.whoami()
+
+
+def response(status: int, **kwargs: Any) -> httpx.Response:
+    return httpx.Response(status, request=httpx.Request("GET", SANDBOX_BASE_URL), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (response(400, json=wrapped(None, success=False, message="Bad id")), "Bad id"),
+        (
+            response(404, json=wrapped(None, success=False, message="Record Not Found")),
+            "Record Not Found",
+        ),
+        (response(404, json={"detail": "Invalid page."}), "Invalid page."),
+        (
+            response(404, json={"statusCode": 404, "message": "Resource not found"}),
+            "Resource not found: no such endpoint here; check EJENTO_BASE_URL, and "
+            "EJENTO_LIST_PATH when listing (its default is inferred)",
+        ),
+        (
+            response(404, html="<h1>Not Found</h1>"),
+            "not found: no such endpoint here; check EJENTO_BASE_URL, and "
+            "EJENTO_LIST_PATH when listing (its default is inferred)",
+        ),
+        (
+            response(401),
+            "unauthorized; check EJENTO_SUBSCRIPTION_KEY and EJENTO_TOKEN "
+            "(Ejento tokens expire after 7 days)",
+        ),
+        (response(502, html="<html><body>Bad Gateway</body></html>"), None),
+        (response(500, text="upstream request timeout"), "upstream request timeout"),
+        (response(500, json=["not", "an", "object"]), None),
+    ],
+)
+def test_error_details_read_every_body_seen_in_front_of_ejento(
+    answer: httpx.Response, message: str | None
+) -> None:
+    details = userdir_error_details(provider="ejento", response=answer)
+    assert details is not None and details.message == message
+    assert userdir_error_details(provider="freddy", response=answer) is None
+
+
+# -- registration ---------------------------------------------------------------------
+
+
+def test_registered_with_its_facts_and_a_working_sandbox() -> None:
+    assert "ejento" in userdir.available_providers()
+    provider = load()
+    info = provider.info
+    assert info.filters == frozenset() and info.supports_email_lookup is False
+    assert {
+        "base_url": "EJENTO_BASE_URL",
+        "subscription_key": "EJENTO_SUBSCRIPTION_KEY",
+        "token": "EJENTO_TOKEN",
+        "list_path": "EJENTO_LIST_PATH",
+    }.items() <= info.env_vars.items()
+    assert info.sandbox is not None
+    emulator = info.sandbox()
+    demo = userdir.load_provider(
+        "ejento", environ={}, transport=emulator.transport(), **emulator.settings
+    )
+    assert demo.whoami().is_admin is True
