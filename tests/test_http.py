@@ -178,3 +178,10 @@ def test_error_details_hook_can_override_the_class_and_a_broken_one_is_ignored()
 def test_long_provider_messages_are_shortened() -> None:
     error = core(error_details=lambda r: ErrorDetails("x" * 5000)).error_for(httpx.Response(500))
     assert len(error.message) <= 300
+
+
+def test_a_provider_echoing_our_key_in_its_message_does_not_leak_it() -> None:
+    echo = lambda r: ErrorDetails("invalid key ak_topsecret for this org")  # noqa: E731
+    error = core(error_details=echo).error_for(httpx.Response(401))
+    assert "ak_topsecret" not in str(error)
+    assert "[REDACTED]" in error.message

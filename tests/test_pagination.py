@@ -140,3 +140,13 @@ def test_page_number_paging_is_complete_and_minimal(total: int, size: int) -> No
 
     sent = drive(PageNumberPagination(PageRequest("/u"), page_size=size), serve)
     assert len(sent) == max(1, -(-total // size))
+
+
+def test_a_next_link_back_to_the_relative_first_page_is_a_cycle_at_once() -> None:
+    first = PageRequest("/accounts/users", params={"limit": 2, "offset": 0, "active": True})
+    paginator = NextLinkPagination(first)
+    paginator.first_request()
+    with pytest.raises(PagingFault, match="already read"):
+        paginator.next_request(
+            Page(records(2), next_url="https://h/accounts/users?offset=0&active=true&limit=2")
+        )

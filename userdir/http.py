@@ -422,7 +422,10 @@ class RequestCore:
             or _STATUS_ERRORS.get(status)
             or (ServerError if status >= 500 else ProviderError)
         )
-        message = _short(details.message) or f"HTTP {status} {response.reason_phrase}".strip()
+        message = (
+            self._redact(_short(details.message))
+            or f"HTTP {status} {response.reason_phrase}".strip()
+        )
         request_id = details.request_id or _request_id(response.headers)
         common: dict[str, Any] = {
             "provider": self.provider,
@@ -435,6 +438,18 @@ class RequestCore:
         if issubclass(kind, BadRequestError):
             return kind(message, details=details.details, **common)
         return kind(message, **common)
+
+    def _redact(self, message: str | None) -> str | None:
+        """Remove our own credentials from a provider's message: some APIs echo
+        the token they refused, and messages end up in logs and tracebacks."""
+        if message is None:
+            return None
+        for secret in self._options.auth_headers.values():
+            value = secret.get_secret_value()
+            for candidate in (value, value.partition(" ")[2]):  # "Bearer <token>" and the token
+                if len(candidate) >= 4:
+                    message = message.replace(candidate, "[REDACTED]")
+        return message
 
     def _transport_error(self, exc: httpx.TransportError) -> TransportError:
         what = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"

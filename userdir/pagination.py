@@ -23,6 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit
 
 __all__ = [
     "CursorPagination",
@@ -55,9 +56,21 @@ class PageRequest:
     read_only: bool = True
 
     def key(self) -> tuple[object, ...]:
-        """What makes two requests the same request (for cycle detection)."""
+        """What makes two requests the same request (for cycle detection).
+
+        An absolute ``next`` link and the relative first request it points back
+        to compare equal: only the path and the query count (the host is checked
+        by the HTTP layer).
+        """
+        path, params = self.path, {k: str(v) for k, v in self.params.items()}
+        if "://" in path:
+            parts = urlsplit(path)
+            path = parts.path
+            params = {**dict(parse_qsl(parts.query, keep_blank_values=True)), **params}
+        for old, new in (("True", "true"), ("False", "false")):  # as httpx sends them
+            params = {k: new if v == old else v for k, v in params.items()}
         body = tuple(sorted((k, repr(v)) for k, v in self.json.items())) if self.json else ()
-        return (self.method, self.path, tuple(sorted(self.params.items())), body)
+        return (self.method, path, tuple(sorted(params.items())), body)
 
 
 @dataclass(frozen=True)
