@@ -1,28 +1,38 @@
 """The ``userdir`` command.
 
-Exit codes: 0 ok, 1 error (one clear line on stderr; ``--debug`` for the
-traceback), 2 usage. Results go to stdout; summaries go to stderr, and only
-when stderr is a terminal, so pipes stay clean.
+Results go to stdout; progress and summaries go to stderr, and only when stderr
+is a terminal, so pipes stay clean. ``NO_COLOR`` turns colour off. Exit codes:
+0 ok, 1 error (one line naming the provider and what failed; ``--debug`` for the
+traceback), 2 usage.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
 import sys
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any, TypeVar
 
 import click
 
-from ._output import FORMATS, Format, write_users
+from ._listing import ERROR_POLICIES
+from ._output import FORMATS, write_users
 from ._version import __version__
+from .directory import Directory
 from .errors import ConfigurationError, UserdirError
 from .models import User
 from .plugins import default_plugin_manager, provider_registry
-from .provider import Provider, load_provider
+from .reconcile import MATCHERS, ReconciliationReport, load_id_map, reconcile
+from .snapshot import Snapshot, diff_snapshots, write_snapshot
 
-__all__ = ["main"]
+__all__ = ["cli", "main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _color() -> bool:
@@ -30,22 +40,26 @@ def _color() -> bool:
 
 
 def _note(message: str, *, always: bool = False) -> None:
-    """A human note on stderr: only for terminals unless *always*."""
+    """A note for people on stderr: only on a terminal unless *always*."""
     if always or sys.stderr.isatty():
         click.secho(message, err=True, dim=True, color=_color())
 
 
-def _open(name: str, *, sandbox: bool) -> Provider:
-    """Load provider *name* from env vars, or against its built-in sandbox."""
-    if sandbox:
-        from .testing.providers import sandbox_provider
+def _progress(users: Iterable[User]) -> Iterator[User]:
+    """Count users on stderr as they stream, when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield from users
+        return
+    count = 0
+    for count, user in enumerate(users, start=1):
+        if count % 500 == 0:
+            click.echo(f"\r{count} users…", err=True, nl=False)
+        yield user
+    click.echo("\r" + " " * 20 + "\r", err=True, nl=False)
 
-        return sandbox_provider(name)
-    return load_provider(name)
 
-
-class _Command(click.Group):
-    """Turns userdir errors into one line and exit code 1."""
+class _Group(click.Group):
+    """Turns userdir errors into one clear line and exit code 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -54,37 +68,90 @@ class _Command(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             click.secho(f"error: {exc}", err=True, fg="red", color=_color())
-            hint = _hint(exc)
-            if hint:
-                click.echo(f"hint: {hint}", err=True)
+            if isinstance(exc, ConfigurationError) and exc.env_var:
+                click.echo(
+                    f"hint: set {exc.env_var}, or try the built-in sandboxes with --sandbox",
+                    err=True,
+                )
             ctx.exit(1)
 
 
-def _hint(exc: UserdirError) -> str | None:
-    if isinstance(exc, ConfigurationError) and exc.env_var:
-        return f"export {exc.env_var}=... or try the built-in sandbox with --sandbox"
-    return None
+def directory_options(command: F) -> F:
+    """Options shared by every command that lists providers."""
+
+    @click.option("--sandbox", is_flag=True, help="Use the built-in emulators (no keys needed).")
+    @click.option(
+        "--config",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="A userdir.toml (default: $USERDIR_CONFIG, else ./userdir.toml if present).",
+    )
+    @click.option(
+        "--on-error",
+        type=click.Choice(ERROR_POLICIES),
+        default="raise",
+        show_default=True,
+        help="raise: stop at the first problem; skip: report bad records, go on; "
+        "collect: also go on past a failing provider.",
+    )
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return command(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
-format_option = click.option(
+def _directory(
+    names: Iterable[str], *, sandbox: bool, config: Path | None, on_error: str
+) -> Directory:
+    names = list(names)
+    if sandbox:
+        from .testing.providers import sandbox_provider
+
+        registry = provider_registry(default_plugin_manager())
+        wanted = names or [n for n, info in sorted(registry.providers.items()) if info.sandbox]
+        return Directory([sandbox_provider(n) for n in wanted], on_error=on_error)  # type: ignore[arg-type]
+    directory = Directory.from_env(config=config, on_error=on_error)  # type: ignore[arg-type]
+    for name, why in directory.report.skipped.items():
+        if not names or name in names:
+            _note(f"{name}: skipped ({why})", always=bool(names))
+    missing = [n for n in names if n not in directory.providers]
+    if missing:
+        why = directory.report.skipped.get(missing[0], "not installed")
+        raise ConfigurationError(f"cannot be used: {why}", provider=missing[0])
+    if names:
+        directory = Directory([directory.providers[n] for n in names], on_error=on_error)  # type: ignore[arg-type]
+    if not directory.providers:
+        raise ConfigurationError("no provider is configured; see `userdir providers`")
+    return directory
+
+
+def _finish(directory: Directory) -> None:
+    """Say how the listing ended: on a terminal, or always when it is incomplete."""
+    report = directory.report
+    _note(report.summary(), always=not report.complete)
+
+
+def _output(path: Path | None) -> contextlib.AbstractContextManager[IO[str]]:
+    if path is None:
+        return contextlib.nullcontext(sys.stdout)
+    return path.open("w", encoding="utf-8", newline="")
+
+
+def _user_format(fmt: str | None) -> str:
+    return fmt or ("table" if sys.stdout.isatty() else "jsonl")
+
+
+user_format = click.option(
     "--format",
     "fmt",
     type=click.Choice(FORMATS),
     default=None,
-    help="Output format (default: table on a terminal, jsonl otherwise).",
-)
-sandbox_option = click.option(
-    "--sandbox", is_flag=True, help="Use the provider's built-in emulator (no keys needed)."
+    help="Output format (default: table on a terminal, jsonl in a pipe).",
 )
 
 
-def _format(fmt: str | None) -> Format:
-    if fmt is not None:
-        return fmt  # type: ignore[return-value]
-    return "table" if sys.stdout.isatty() else "jsonl"
-
-
-@click.group(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="userdir")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.option("-v", "--verbose", count=True, help="Log to stderr (-v info, -vv debug).")
@@ -94,10 +161,11 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
 
     \b
     Examples:
-      userdir demo                         # everything, against built-in sandboxes
-      userdir providers
-      userdir users freddy --sandbox --status active
-      FREDDY_API_KEY=ak_... userdir users freddy --format csv > freddy.csv
+      userdir demo                              # the whole story, on built-in sandboxes
+      userdir providers                         # what is installed and configured
+      userdir users --sandbox --status active   # everyone active, everywhere
+      userdir reconcile --sandbox --format markdown
+      FREDDY_API_KEY=... userdir users freddy --format csv > freddy.csv
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
@@ -105,12 +173,13 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
         logging.basicConfig(
             level=logging.DEBUG if verbose > 1 else logging.INFO,
             format="%(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
         )
 
 
 @cli.command()
 def providers() -> None:
-    """List installed provider plugins and the env vars each one reads.
+    """List installed provider plugins and whether their settings are present.
 
     \b
     Example:
@@ -123,19 +192,15 @@ def providers() -> None:
             for setting, env in info.env_vars.items()
             if info.settings.model_fields[setting].is_required()
         ]
-        configured = all(os.environ.get(env) for env in required)
-        state = "configured" if configured else "needs " + ", ".join(required)
+        missing = [env for env in required if not os.environ.get(env)]
+        state = "configured" if not missing else "needs " + ", ".join(missing)
         click.echo(f"{name:<12} {info.description}  [{state}]")
     for broken in registry.broken:
         click.echo(f"{broken.plugin:<12} BROKEN: {broken.error}")
 
 
-def _stream(provider: Provider, **filters: Any) -> Iterator[User]:
-    yield from provider.users(**filters)
-
-
 @cli.command()
-@click.argument("provider")
+@click.argument("provider", nargs=-1)
 @click.option(
     "--status",
     type=click.Choice(["active", "inactive", "invited"]),
@@ -143,91 +208,262 @@ def _stream(provider: Provider, **filters: Any) -> Iterator[User]:
     help="Only these statuses (repeatable).",
 )
 @click.option("--email-domain", default=None, help="Only emails at this domain.")
-@format_option
-@sandbox_option
+@click.option(
+    "--updated-since",
+    type=click.DateTime(),
+    default=None,
+    help="Only users updated (or created) since this date (UTC).",
+)
+@user_format
+@directory_options
 def users(
-    provider: str, status: tuple[str, ...], email_domain: str | None, fmt: str | None, sandbox: bool
+    provider: tuple[str, ...],
+    status: tuple[str, ...],
+    email_domain: str | None,
+    updated_since: datetime | None,
+    fmt: str | None,
+    sandbox: bool,
+    config: Path | None,
+    on_error: str,
 ) -> None:
-    """Stream every user of PROVIDER.
+    """Stream the users of every configured PROVIDER (or the ones named).
 
     \b
     Examples:
-      userdir users freddy --sandbox
-      userdir users freddy --status active --format jsonl | jq .email
+      userdir users --sandbox
+      userdir users freddy pneumatic --status active --format csv > active.csv
+      userdir users --format jsonl | jq -r .email_normalized
     """
-    with _open(provider, sandbox=sandbox) as opened:
-        count = write_users(
-            opened.users(status=list(status) or None, email_domain=email_domain),
-            sys.stdout,
-            _format(fmt),
+    since = updated_since.replace(tzinfo=timezone.utc) if updated_since else None
+    with _directory(provider, sandbox=sandbox, config=config, on_error=on_error) as directory:
+        stream = directory.users(
+            status=list(status) or None, email_domain=email_domain, updated_since=since
         )
-        report = opened.last_report
-    complete = "complete" if report and report.complete else "INCOMPLETE"
-    _note(f"{count} users from {provider} ({complete})")
+        write_users(_progress(stream), sys.stdout, _user_format(fmt))  # type: ignore[arg-type]
+        _finish(directory)
 
 
 @cli.command()
-@click.argument("provider")
-@click.argument("native_id")
-@format_option
-@sandbox_option
-def get(provider: str, native_id: str, fmt: str | None, sandbox: bool) -> None:
-    """Show one user of PROVIDER by its NATIVE_ID.
+@click.argument("user_id")
+@user_format
+@directory_options
+def get(user_id: str, fmt: str | None, sandbox: bool, config: Path | None, on_error: str) -> None:
+    """Show one user by its userdir id, PROVIDER:NATIVE_ID.
 
     \b
     Example:
-      userdir get freddy usr_4283fefc63f0cd0e --sandbox --format json
+      userdir get freddy:usr_4283fefc63f0cd0e --sandbox --format json
     """
-    with _open(provider, sandbox=sandbox) as opened:
-        write_users([opened.get(native_id)], sys.stdout, _format(fmt))
+    name = user_id.partition(":")[0]
+    with _directory([name], sandbox=sandbox, config=config, on_error=on_error) as directory:
+        write_users([directory.get(user_id)], sys.stdout, _user_format(fmt))  # type: ignore[arg-type]
 
 
 @cli.command()
-@click.argument("provider")
 @click.argument("email")
-@format_option
-@sandbox_option
-def find(provider: str, email: str, fmt: str | None, sandbox: bool) -> None:
-    """Find users of PROVIDER by EMAIL (case and Unicode form do not matter).
+@user_format
+@directory_options
+def find(email: str, fmt: str | None, sandbox: bool, config: Path | None, on_error: str) -> None:
+    """Find EMAIL in every configured provider (case and Unicode form ignored).
 
     Exits 1 when nobody matches.
 
     \b
     Example:
-      userdir find freddy Fatima.Kowalski@example.org --sandbox
+      userdir find Fatima.Kowalski@example.org --sandbox
     """
-    with _open(provider, sandbox=sandbox) as opened:
-        found = opened.find_by_email(email)
-    write_users(found, sys.stdout, _format(fmt))
+    with _directory([], sandbox=sandbox, config=config, on_error=on_error) as directory:
+        found = directory.find_by_email(email)
+    write_users(found, sys.stdout, _user_format(fmt))  # type: ignore[arg-type]
     if not found:
-        _note(f"no user with email {email!r} in {provider}", always=True)
+        _note(f"no user with email {email!r}", always=True)
         sys.exit(1)
 
 
 @cli.command()
-@click.option("--limit", default=10, show_default=True, help="Users shown per provider.")
+@click.argument("provider", nargs=-1)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["snapshot", *FORMATS]),
+    default="snapshot",
+    show_default=True,
+    help="snapshot: JSONL with a header and a completeness trailer (for `userdir diff`).",
+)
+@directory_options
+def export(
+    provider: tuple[str, ...],
+    output: Path | None,
+    fmt: str,
+    sandbox: bool,
+    config: Path | None,
+    on_error: str,
+) -> None:
+    """Export every user (of the named PROVIDERs) to a file: a snapshot by default.
+
+    \b
+    Examples:
+      userdir export --sandbox -o today.jsonl
+      userdir export freddy --format csv -o freddy.csv
+    """
+    with (
+        _directory(provider, sandbox=sandbox, config=config, on_error=on_error) as directory,
+        _output(output) as stream,
+    ):
+        listing = _progress(directory.users())
+        if fmt == "snapshot":
+            count = write_snapshot(listing, stream, report=directory.report)
+        else:
+            count = write_users(listing, stream, fmt)  # type: ignore[arg-type]
+        _finish(directory)
+    _note(f"{count} users written to {output or 'stdout'}")
+
+
+@cli.command(name="reconcile")
+@click.argument("provider", nargs=-1)
+@click.option(
+    "--from",
+    "snapshot",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Reconcile a snapshot file instead of listing the providers now.",
+)
+@click.option(
+    "--match-on",
+    default="email",
+    show_default=True,
+    help=f"Comma list of matchers, in order: {', '.join(MATCHERS)}.",
+)
+@click.option(
+    "--id-map",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV (person,<provider>,...) or TOML of people known to be the same.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "markdown"]),
+    default="table",
+    show_default=True,
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+@directory_options
+def reconcile_command(
+    provider: tuple[str, ...],
+    snapshot: Path | None,
+    match_on: str,
+    id_map: Path | None,
+    fmt: str,
+    output: Path | None,
+    sandbox: bool,
+    config: Path | None,
+    on_error: str,
+) -> None:
+    """Match users across providers and report who is where, and what disagrees.
+
+    \b
+    Examples:
+      userdir reconcile --sandbox
+      userdir reconcile --from today.jsonl --format json -o report.json
+      userdir reconcile freddy pneumatic --match-on email,username --id-map people.csv
+    """
+    matchers = tuple(m.strip() for m in match_on.split(",") if m.strip())
+    mapping = load_id_map(id_map) if id_map else None
+    if snapshot is not None:
+        saved = Snapshot.load(snapshot)
+        names = list(provider) or saved.providers()
+        everyone = [u for u in saved.users.values() if u.provider in names]
+    else:
+        with _directory(provider, sandbox=sandbox, config=config, on_error=on_error) as directory:
+            everyone = list(_progress(directory.users()))
+            names = list(directory.providers)
+            _finish(directory)
+    report = reconcile(everyone, match_on=matchers, id_map=mapping, providers=names)
+    with _output(output) as stream:
+        stream.write(_render_report(report, fmt))
+
+
+def _render_report(report: ReconciliationReport, fmt: str) -> str:
+    if fmt == "json":
+        return report.to_json() + "\n"
+    if fmt == "csv":
+        return report.to_csv()
+    if fmt == "markdown":
+        return report.to_markdown()
+    summary = report.summary()
+    lines = [
+        f"{summary['users']} users, {summary['identities']} identities, "
+        f"{summary['matched']} in two or more providers",
+        *(f"only in {p}: {n}" for p, n in summary["only_in"].items()),
+        *(f"missing from {p}: {n}" for p, n in summary["missing_from"].items()),
+        "conflicts: " + ", ".join(f"{k} {n}" for k, n in summary["conflicts"].items()),
+        f"duplicates: {summary['duplicates']}   unmatched: {summary['unmatched']}",
+    ]
+    for conflict in report.conflicts[:10]:
+        values = ", ".join(f"{k}={v}" for k, v in conflict.values().items())
+        lines.append(f"  {conflict.kind:<6} {conflict.identity.key}: {values}")
+    if len(report.conflicts) > 10:
+        lines.append(f"  ... {len(report.conflicts) - 10} more (use --format markdown or json)")
+    for duplicate in report.duplicates:
+        ids = ", ".join(u.id for u in duplicate.users)
+        lines.append(f"  duplicate in {duplicate.provider}: {duplicate.key} -> {ids}")
+    return "\n".join(lines) + "\n"
+
+
+@cli.command()
+@click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def diff(old: Path, new: Path, fmt: str) -> None:
+    """Joiners, leavers and movers per provider between two snapshots.
+
+    A leaver is reported only when both listings of its provider were complete.
+
+    \b
+    Example:
+      userdir diff monday.jsonl friday.jsonl
+    """
+    result = diff_snapshots(Snapshot.load(old), Snapshot.load(new))
+    if fmt == "json":
+        click.echo(result.to_json())
+    else:
+        for line in result.lines():
+            click.echo(line)
+
+
+@cli.command()
+@click.option("--limit", default=5, show_default=True, help="Users shown per provider.")
 def demo(limit: int) -> None:
-    """Run userdir against every built-in sandbox: no keys, no network.
+    """The whole story on the built-in sandboxes: no keys, no network.
+
+    Lists every provider, then reconciles them: the sandboxes share people on
+    purpose, with status drift, renamed people and a duplicate to find.
 
     \b
     Example:
       userdir demo
     """
-    registry = provider_registry(default_plugin_manager())
-    names = [name for name, info in sorted(registry.providers.items()) if info.sandbox]
-    for name in names:
-        with _open(name, sandbox=True) as provider:
-            everyone = list(provider.users())
-            report = provider.last_report
+    with _directory([], sandbox=True, config=None, on_error="collect") as directory:
+        everyone = list(directory.users())
+    by_provider: dict[str, list[User]] = {}
+    for user in everyone:
+        by_provider.setdefault(user.provider, []).append(user)
+    for name, listed in directory.report.providers.items():
         click.secho(
-            f"\n{name}: {len(everyone)} users in {report.requests if report else '?'} requests "
-            f"(sandbox; {'complete' if report and report.complete else 'incomplete'})",
+            f"\n{name}: {listed.yielded} users in {listed.requests} requests "
+            f"(sandbox; {'complete' if listed.complete else 'INCOMPLETE'})",
             bold=True,
             color=_color(),
         )
-        write_users(everyone[:limit], sys.stdout, "table")
-        if len(everyone) > limit:
-            click.echo(f"... and {len(everyone) - limit} more")
+        shown = sorted(by_provider.get(name, []), key=lambda u: u.id)[:limit]
+        write_users(shown, sys.stdout, "table")
+        if listed.yielded > limit:
+            click.echo(f"... and {listed.yielded - limit} more")
+    click.secho("\nreconciliation (matched on email)", bold=True, color=_color())
+    report = reconcile(everyone, providers=list(directory.providers))
+    click.echo(_render_report(report, "table"), nl=False)
 
 
 def main() -> None:

@@ -163,8 +163,9 @@ class _DirectoryBase:
         return [self.providers[name] for name in names]
 
     def _start(self, selected: list[Provider]) -> dict[str, ProviderReport]:
+        # Reset in place: whoever holds ``directory.report`` sees this listing.
         reports = {p.name: ProviderReport(p.name) for p in selected}
-        self.report = DirectoryReport(providers=reports, skipped=self.report.skipped)
+        self.report.providers = reports
         return reports
 
     def _failed(self, name: str, error: BaseException) -> None:
