@@ -43,10 +43,15 @@ def test_readme_shows_the_demo_command() -> None:
 
 
 @pytest.mark.parametrize("command", userdir_commands())
-def test_shell_example_runs(command: str) -> None:
-    result = CliRunner().invoke(cli, shlex.split(command)[1:], catch_exceptions=False)
+def test_shell_example_runs(command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # examples that write files write them here
+    runner = CliRunner()
+    for snapshot in ("monday.jsonl", "friday.jsonl"):  # what the diff example compares
+        runner.invoke(cli, ["export", "--sandbox", "freddy", "-o", snapshot])
+    before = set(tmp_path.iterdir())
+    result = runner.invoke(cli, shlex.split(command)[1:], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert result.output.strip()
+    assert result.output.strip() or set(tmp_path.iterdir()) - before
 
 
 TOML_BLOCKS = re.findall(r"```toml\n(.*?)```", TEXT, flags=re.DOTALL)

@@ -28,6 +28,8 @@ from .errors import (
 from .hookspecs import hookimpl
 from .models import User, UserStatus, normalize_email
 from .provider import Provider, available_providers, load_provider
+from .reconcile import Conflict, Duplicate, Identity, ReconciliationReport, reconcile
+from .snapshot import Snapshot, SnapshotDiff, diff_snapshots
 from .types import ListPlan, Lookup, ProviderInfo, UserQuery
 
 __all__ = [
@@ -35,8 +37,11 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
+    "Conflict",
     "Directory",
     "DirectoryReport",
+    "Duplicate",
+    "Identity",
     "InvalidResponseError",
     "ListPlan",
     "Lookup",
@@ -50,8 +55,11 @@ __all__ = [
     "ProviderReport",
     "ProviderSettings",
     "RateLimitError",
+    "ReconciliationReport",
     "Rejection",
     "ServerError",
+    "Snapshot",
+    "SnapshotDiff",
     "TransportError",
     "User",
     "UserQuery",
@@ -59,9 +67,11 @@ __all__ = [
     "UserdirError",
     "__version__",
     "available_providers",
+    "diff_snapshots",
     "hookimpl",
     "load_provider",
     "normalize_email",
+    "reconcile",
 ]
 
 # A library logs, it does not print: silent unless the application configures logging.

@@ -131,7 +131,7 @@ class ReconciliationReport:
         for conflict in self.conflicts:
             kinds[conflict.kind] += 1
         return {
-            "users": sum(len(i.users) for i in self.identities),
+            "users": sum(len(i.users) for i in self.identities) + len(self.unmatched),
             "identities": len(self.identities),
             "matched": len(self.matched),
             "only_in": {p: len(users) for p, users in self.only_in.items()},

@@ -99,12 +99,13 @@ class Snapshot:
         path = Path(path)
         try:
             with path.open(encoding="utf-8") as handle:
-                return cls._read(handle, str(path))
+                return cls.read(handle, name=str(path))
         except FileNotFoundError:
             raise ConfigurationError(f"snapshot {str(path)!r} does not exist") from None
 
     @classmethod
-    def _read(cls, lines: Iterable[str], name: str) -> Snapshot:
+    def read(cls, lines: Iterable[str], *, name: str = "<snapshot>") -> Snapshot:
+        """Read a snapshot from lines of text (a file, or a list)."""
         iterator: Iterator[str] = iter(lines)
         header = _json_line(next(iterator, ""), name, 1)
         if header.get("snapshot") != SCHEMA:

@@ -1,0 +1,163 @@
+"""The userdir command: every subcommand, every format parses, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from userdir.cli import cli
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_help_on_every_command_has_examples() -> None:
+    for command in ("providers", "users", "get", "find", "export", "reconcile", "diff", "demo"):
+        result = run(command, "--help")
+        assert result.exit_code == 0
+        assert "Example" in result.output, command
+
+
+def test_providers_lists_the_built_ins_and_what_they_need() -> None:
+    result = run("providers")
+    assert result.exit_code == 0
+    for name, env in (
+        ("freddy", "FREDDY_API_KEY"),
+        ("pneumatic", "PNEUMATIC_API_KEY"),
+        ("ejento", "EJENTO_BASE_URL"),
+    ):
+        assert name in result.output and env in result.output
+
+
+def test_users_jsonl_parses_and_covers_every_provider() -> None:
+    result = run("users", "--sandbox", "--format", "jsonl")
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert {row["provider"] for row in rows} == {"freddy", "pneumatic", "ejento"}
+    assert len({row["id"] for row in rows}) == len(rows) > 600
+
+
+def test_users_json_csv_and_table(tmp_path: Path) -> None:
+    as_json = json.loads(run("users", "freddy", "--sandbox", "--format", "json").output)
+    assert len(as_json) == 250
+    rows = list(
+        csv.DictReader(io.StringIO(run("users", "freddy", "--sandbox", "--format", "csv").output))
+    )
+    assert len(rows) == 250 and rows[0]["id"].startswith("freddy:")
+    table = run("users", "freddy", "--sandbox", "--format", "table").output.splitlines()
+    assert table[0].split()[:2] == ["id", "email"] and len(table) == 251
+
+
+def test_users_filters() -> None:
+    result = run(
+        "users",
+        "--sandbox",
+        "--status",
+        "invited",
+        "--email-domain",
+        "example.com",
+        "--format",
+        "jsonl",
+    )
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert rows
+    assert all(
+        r["status"] == "invited" and r["email_normalized"].endswith("@example.com") for r in rows
+    )
+
+
+def test_get_and_find() -> None:
+    first = json.loads(
+        run("users", "freddy", "--sandbox", "--format", "jsonl").output.splitlines()[0]
+    )
+    got = json.loads(run("get", first["id"], "--sandbox", "--format", "json").output)
+    assert got[0]["id"] == first["id"]
+    found = run("find", first["email"].upper(), "--sandbox", "--format", "jsonl")
+    assert found.exit_code == 0
+    assert first["id"] in {json.loads(line)["id"] for line in found.output.splitlines()}
+    missing = run("find", "nobody@nowhere.example", "--sandbox")
+    assert missing.exit_code == 1
+
+
+def test_errors_are_one_line_and_exit_1() -> None:
+    result = run("get", "freddy:usr_nobody", "--sandbox")
+    assert result.exit_code == 1
+    assert "freddy" in result.output and "Traceback" not in result.output
+    unconfigured = run("users", "freddy")  # no FREDDY_API_KEY in the environment
+    assert unconfigured.exit_code == 1
+    assert "FREDDY_API_KEY" in unconfigured.output
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run("users", "--format", "xml").exit_code == 2
+    assert run("nonsense").exit_code == 2
+    assert run("diff", "only-one-file").exit_code == 2
+
+
+def test_export_then_diff_and_reconcile_from_the_snapshot(tmp_path: Path) -> None:
+    snapshot = tmp_path / "snap.jsonl"
+    assert run("export", "--sandbox", "-o", str(snapshot)).exit_code == 0
+    lines = snapshot.read_text().splitlines()
+    assert json.loads(lines[0])["snapshot"] == "userdir.snapshot/1"
+    trailer = json.loads(lines[-1])["snapshot_end"]
+    assert all(state["complete"] for state in trailer.values())
+
+    same = run("diff", str(snapshot), str(snapshot), "--format", "json")
+    data = json.loads(same.output)
+    assert all(not p["joiners"] and not p["leavers"] for p in data["providers"].values())
+
+    report = json.loads(run("reconcile", "--from", str(snapshot), "--format", "json").output)
+    assert report["schema"] == "userdir.reconciliation/1"
+    assert report["summary"]["duplicates"] == 1
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "markdown", "table"])
+def test_reconcile_formats(fmt: str, tmp_path: Path) -> None:
+    out = tmp_path / f"report.{fmt}"
+    result = run("reconcile", "--sandbox", "--format", fmt, "-o", str(out))
+    assert result.exit_code == 0
+    text = out.read_text()
+    if fmt == "json":
+        assert json.loads(text)["summary"]["matched"] > 0
+    elif fmt == "csv":
+        assert next(iter(csv.DictReader(io.StringIO(text))))["identity"]
+    elif fmt == "markdown":
+        assert text.startswith("# Reconciliation report")
+    else:
+        assert "identities" in text
+
+
+def test_export_csv_writes_every_user(tmp_path: Path) -> None:
+    out = tmp_path / "users.csv"
+    assert run("export", "freddy", "--sandbox", "--format", "csv", "-o", str(out)).exit_code == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 250
+
+
+def test_demo_lists_all_three_and_reconciles() -> None:
+    result = run("demo")
+    assert result.exit_code == 0
+    for name in ("freddy", "pneumatic", "ejento"):
+        assert f"{name}:" in result.output
+    assert "reconciliation" in result.output and "duplicate in ejento" in result.output
+
+
+def test_the_installed_command_runs_without_color_in_a_pipe() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "userdir.cli", "demo", "--limit", "1"],
+        capture_output=True,
+        text=True,
+        env={"NO_COLOR": "1", "PATH": ""},
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "\x1b[" not in result.stdout + result.stderr
