@@ -288,10 +288,11 @@ def find(email: str, fmt: str | None, sandbox: bool, config: Path | None, on_err
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["snapshot", *FORMATS]),
+    type=click.Choice(["snapshot", *FORMATS, "scim", "parquet"]),
     default="snapshot",
     show_default=True,
-    help="snapshot: JSONL with a header and a completeness trailer (for `userdir diff`).",
+    help="snapshot: JSONL with a header and a completeness trailer (for `userdir diff`); "
+    "scim: a SCIM 2.0 ListResponse (extra 'scim'); parquet: needs -o (extra 'parquet').",
 )
 @directory_options
 def export(
@@ -308,18 +309,37 @@ def export(
     Examples:
       userdir export --sandbox -o today.jsonl
       userdir export freddy --format csv -o freddy.csv
+      userdir export --sandbox --format parquet -o users.parquet
+      userdir export --sandbox --format scim > users.scim.json
     """
-    with (
-        _directory(provider, sandbox=sandbox, config=config, on_error=on_error) as directory,
-        _output(output) as stream,
-    ):
+    if fmt == "parquet" and output is None:
+        raise click.UsageError("--format parquet writes a file: give -o FILE")
+    with _directory(provider, sandbox=sandbox, config=config, on_error=on_error) as directory:
         listing = _progress(directory.users())
-        if fmt == "snapshot":
-            count = write_snapshot(listing, stream, report=directory.report)
+        if fmt == "parquet":
+            from .integrations.parquet import write_parquet
+
+            assert output is not None
+            count = write_parquet(listing, output)
         else:
-            count = write_users(listing, stream, fmt)  # type: ignore[arg-type]
+            with _output(output) as stream:
+                count = _write_export(listing, stream, fmt, directory)
         _finish(directory)
     _note(f"{count} users written to {output or 'stdout'}")
+
+
+def _write_export(users: Iterable[User], stream: IO[str], fmt: str, directory: Directory) -> int:
+    if fmt == "snapshot":
+        return write_snapshot(users, stream, report=directory.report)
+    if fmt == "scim":
+        import json
+
+        from .integrations.scim import to_scim_list
+
+        body = to_scim_list(users)
+        stream.write(json.dumps(body, ensure_ascii=False, indent=2, default=str) + "\n")
+        return int(body["totalResults"])
+    return write_users(users, stream, fmt)  # type: ignore[arg-type]
 
 
 @cli.command(name="reconcile")
@@ -344,9 +364,10 @@ def export(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "csv", "markdown"]),
+    type=click.Choice(["table", "json", "csv", "markdown", "html"]),
     default="table",
     show_default=True,
+    help="html: one self-contained page (counts, overlap chart, filterable tables).",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
 @directory_options
@@ -367,6 +388,7 @@ def reconcile_command(
     Examples:
       userdir reconcile --sandbox
       userdir reconcile --from today.jsonl --format json -o report.json
+      userdir reconcile --sandbox --format html -o report.html
       userdir reconcile freddy pneumatic --match-on email,username --id-map people.csv
     """
     matchers = tuple(m.strip() for m in match_on.split(",") if m.strip())
@@ -392,6 +414,8 @@ def _render_report(report: ReconciliationReport, fmt: str) -> str:
         return report.to_csv()
     if fmt == "markdown":
         return report.to_markdown()
+    if fmt == "html":
+        return report.to_html()
     summary = report.summary()
     lines = [
         f"{summary['users']} users, {summary['identities']} identities, "

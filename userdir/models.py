@@ -136,6 +136,15 @@ class User(BaseModel):
                 object.__setattr__(self, "full_name", " ".join(parts))
         return self
 
+    def to_scim(self) -> Any:
+        """This user as a SCIM 2.0 ``User`` resource (a ``scim2_models`` object).
+
+        Needs the ``scim`` extra; see :mod:`userdir.integrations.scim` for the mapping.
+        """
+        from .integrations.scim import to_scim
+
+        return to_scim(self)
+
     def __hash__(self) -> int:
         # Equal users share provider and native id, so this agrees with __eq__;
         # pydantic's default would try to hash ``raw``, a dict.

@@ -223,6 +223,12 @@ class ReconciliationReport:
             writer.writerow([neutralize_cell(str(cell)) for cell in cells])
         return out.getvalue()
 
+    def to_html(self, *, title: str = "userdir reconciliation") -> str:
+        """One self-contained HTML page: counts, an overlap chart, filterable tables."""
+        from ._html import render_html
+
+        return render_html(self, title=title)
+
     def to_markdown(self) -> str:
         """A readable report: summary, then conflicts, only-in, missing, duplicates, unmatched."""
         s = self.summary()

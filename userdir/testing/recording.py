@@ -17,6 +17,7 @@ Scenarios (one cassette each): ``list_users``, ``get_user``, ``find_by_email``,
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
@@ -40,6 +41,8 @@ SECRET_HEADERS = (
 SECRET_QUERY_PARAMETERS = ("api_key", "apikey", "key", "token", "access_token", "subscription-key")
 RESPONSE_HEADERS_DROPPED = ("set-cookie",)
 REDACTED = "REDACTED"
+
+logger = logging.getLogger("userdir.testing.recording")
 
 SCENARIOS = ("list_users", "get_user", "find_by_email", "whoami")
 
@@ -106,7 +109,7 @@ def record_provider(
     live: bool = False,
     variant: str = "",
     settings: Mapping[str, Any] | None = None,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] | None = None,
 ) -> Iterator[Path]:
     """Record every scenario for provider *name* into *directory*; yield each cassette."""
     info = provider_registry(default_plugin_manager()).get(name)
@@ -134,7 +137,9 @@ def record_provider(
                 result = run_scenario(provider, scenario)
             except NotFoundError as exc:
                 result = f"not found: {exc}"
-        log(f"{path}: {'live' if live else 'sandbox'} recording, result {_summary(result)}")
+        (log or logger.info)(
+            f"{path}: {'live' if live else 'sandbox'} recording, result {_summary(result)}"
+        )
         yield path
 
 
@@ -153,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = dict(item.split("=", 1) for item in args.set)
     out = args.out or Path("cassettes") / args.provider
     for _ in record_provider(
-        args.provider, out, live=args.live, variant=args.variant, settings=settings
+        args.provider, out, live=args.live, variant=args.variant, settings=settings, log=print
     ):
         pass
     return 0

@@ -1,0 +1,1 @@
+"""Bridges to other tools: SCIM 2.0, dlt, Parquet. Each needs its optional extra."""

@@ -1,0 +1,98 @@
+"""A dlt source: every configured provider's users, loaded anywhere dlt loads.
+
+Needs the ``dlt`` extra (``pip install 'userdir[dlt]'``)::
+
+    import dlt
+    from userdir.integrations.dlt import userdir_source
+
+    pipeline = dlt.pipeline("people", destination="duckdb", dataset_name="userdir")
+    pipeline.run(userdir_source())          # Directory.from_env() by default
+
+One resource per provider (``<provider>_users``), primary key ``id``, ``merge``
+write disposition (a second run updates people in place), columns typed from
+``User``. Loads are incremental on ``updated_at``: a run only sends rows changed
+since the last one; users whose provider gives no ``updated_at`` are always
+sent and merged by id. ``raw`` is stored as JSON, not unnested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+try:
+    import dlt
+    from dlt.common.schema.typing import TColumnSchema
+    from dlt.extract.resource import DltResource
+except ImportError as exc:  # pragma: no cover - exercised without the extra
+    raise ImportError("the dlt source needs the extra: pip install 'userdir[dlt]'") from exc
+
+from userdir.directory import Directory
+from userdir.models import User
+from userdir.provider import Provider
+
+__all__ = ["COLUMNS", "userdir_source", "users_resource"]
+
+_TEXT = (
+    "provider",
+    "native_id",
+    "email",
+    "email_normalized",
+    "username",
+    "first_name",
+    "last_name",
+    "full_name",
+    "status",
+    "organization_id",
+    "organization_name",
+    "phone",
+    "avatar_url",
+    "timezone",
+    "locale",
+)
+
+#: dlt column hints, typed from ``User``.
+COLUMNS: dict[str, TColumnSchema] = {
+    "id": {"data_type": "text", "nullable": False, "primary_key": True},
+    **{name: {"data_type": "text", "nullable": True} for name in _TEXT},
+    "is_active": {"data_type": "bool", "nullable": False},
+    "is_admin": {"data_type": "bool", "nullable": True},
+    "roles": {"data_type": "json", "nullable": True},
+    "created_at": {"data_type": "timestamp", "nullable": True},
+    "updated_at": {"data_type": "timestamp", "nullable": True},
+    "last_login_at": {"data_type": "timestamp", "nullable": True},
+    "raw": {"data_type": "json", "nullable": True},
+}
+COLUMNS["provider"]["nullable"] = COLUMNS["native_id"]["nullable"] = False
+COLUMNS["status"]["nullable"] = False
+
+
+def _row(user: User) -> dict[str, Any]:
+    row = user.model_dump()
+    row["status"] = user.status.value
+    row["roles"] = list(user.roles)
+    return row
+
+
+def users_resource(provider: Provider) -> DltResource:
+    """One provider's users as a dlt resource (``<provider>_users``)."""
+
+    def users() -> Iterator[list[dict[str, Any]]]:
+        for page in provider.pages():
+            yield [_row(user) for user in page]
+
+    return dlt.resource(
+        users(),
+        name=f"{provider.name}_users",
+        primary_key="id",
+        write_disposition="merge",
+        columns=COLUMNS,
+        incremental=dlt.sources.incremental("updated_at", on_cursor_value_missing="include"),
+    )
+
+
+@dlt.source(name="userdir")
+def userdir_source(directory: Directory | None = None) -> list[DltResource]:
+    """Every provider of *directory* (default: ``Directory.from_env()``) as a resource."""
+    directory = directory if directory is not None else Directory.from_env()
+    return [users_resource(provider) for provider in directory.providers.values()]
