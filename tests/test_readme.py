@@ -66,3 +66,21 @@ def test_toml_example_is_a_valid_config(config: str, tmp_path: Path) -> None:
     environ = {name: "placeholder" for name in re.findall(r'_env = "(\w+)"', config)}
     directory = Directory.from_env(config=path, environ=environ)
     assert set(directory.providers) | set(directory.report.skipped) >= {"freddy", "ejento"}
+
+
+DUCKDB_QUERIES = re.findall(r'^duckdb -c "(.*)"$', TEXT, flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize("sql", DUCKDB_QUERIES)
+def test_duckdb_example_query_runs_on_the_export(
+    sql: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["export", "--sandbox", "--format", "parquet", "-o", "users.parquet"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = duckdb.sql(sql).fetchall()
+    assert {row[0] for row in rows} == {"freddy", "pneumatic", "ejento"}

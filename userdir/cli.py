@@ -170,11 +170,24 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     if verbose:
-        logging.basicConfig(
-            level=logging.DEBUG if verbose > 1 else logging.INFO,
-            format="%(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        ctx.call_on_close(_log_to_stderr(logging.DEBUG if verbose > 1 else logging.INFO))
+
+
+def _log_to_stderr(level: int) -> Callable[[], None]:
+    """Send userdir's own logs (not the root logger's) to stderr at *level*;
+    returns the function that undoes it."""
+    logger = logging.getLogger("userdir")
+    previous = logger.level
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+    def undo() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+    return undo
 
 
 @cli.command()
