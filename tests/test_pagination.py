@@ -112,7 +112,7 @@ def test_runaway_paging_stops_at_max_pages() -> None:
     paginator.first_request()
     with pytest.raises(PagingFault, match="max_pages"):
         for n in range(10):
-            paginator.next_request(Page(records(1), next_cursor=f"c{n}"))
+            paginator.next_request(Page(records(1, n), next_cursor=f"c{n}"))
     assert paginator.pages == 5
 
 

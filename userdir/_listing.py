@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from .errors import InvalidResponseError, NormalizationError, PaginationError, UserdirError
 from .models import User
-from .pagination import PageRequest, PagingFault
+from .pagination import Page, PageRequest, PagingFault
 from .types import ListPlan, UserQuery
 
 __all__ = ["ErrorPolicy", "Listing", "ProviderReport", "Rejection", "describe_invalid"]
@@ -71,7 +71,13 @@ def record_id(record: object) -> str | None:
 
 
 class Listing:
-    """Drive one listing: ``first_request()``, then ``feed(payload)`` per page."""
+    """Drive one listing: ``first_request()``, then per page ``feed(payload)`` and
+    ``next_request()``.
+
+    The two steps are apart so a driver yields a page's users *before* asking for
+    the next request: when a paging guard (cycle, runaway, repeated page) stops
+    the listing, nothing already fetched is lost.
+    """
 
     def __init__(
         self,
@@ -93,13 +99,14 @@ class Listing:
         self._normalize = normalize
         self._seen: set[str] = set()
         self._warnings_copied = 0
+        self._page: Page | None = None
 
     def first_request(self) -> PageRequest:
         self.report.requests += 1
         return self.plan.paginator.first_request()
 
-    def feed(self, payload: Any) -> tuple[list[User], PageRequest | None]:
-        """Take one decoded page; return its users and the next request (None: done)."""
+    def feed(self, payload: Any) -> list[User]:
+        """Take one decoded page; return its users. Then call :meth:`next_request`."""
         try:
             page = self.plan.parse_page(payload)
         except (ValueError, TypeError, ValidationError) as exc:
@@ -120,6 +127,17 @@ class Listing:
             if self.query.matches(user):
                 users.append(user)
         self.report.yielded += len(users)
+        self._page = page
+        return users
+
+    def next_request(self) -> PageRequest | None:
+        """The request after the page fed last, or ``None`` when the listing is done.
+
+        :raises PaginationError: a paging guard refused to go on.
+        """
+        if self._page is None:
+            raise RuntimeError("feed() a page before asking for the next request")
+        page, self._page = self._page, None
         try:
             next_request = self.plan.paginator.next_request(page)
         except PagingFault as fault:
@@ -130,7 +148,7 @@ class Listing:
             self.report.complete = True
         else:
             self.report.requests += 1
-        return users, next_request
+        return next_request
 
     def _user_or_rejection(self, record: Any) -> User | None:
         try:

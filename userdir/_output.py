@@ -78,7 +78,9 @@ def write_users(users: Iterable[User], stream: IO[str], fmt: Format) -> int:
             count += 1
         stream.write("\n]\n" if count else "]\n")
     elif fmt == "csv":
-        writer = csv.DictWriter(stream, fieldnames=COLUMNS, lineterminator="\n")
+        # RFC 4180 line ends: with "\r\n" the csv module also quotes a bare CR in a cell,
+        # so a hostile name cannot split its row (and start a new one with a formula).
+        writer = csv.DictWriter(stream, fieldnames=COLUMNS)
         writer.writeheader()
         for user in users:
             writer.writerow({k: neutralize_cell(v) for k, v in user_row(user).items()})

@@ -265,6 +265,13 @@ def decode_json(response: httpx.Response, *, provider: str) -> Any:
         )
     try:
         return response.json()
+    except RecursionError:  # a nesting bomb: json's parser gives up with RecursionError
+        raise InvalidResponseError(
+            "JSON nested too deeply to read",
+            provider=provider,
+            status_code=response.status_code,
+            request_id=request_id,
+        ) from None
     except ValueError:
         kind = response.headers.get("content-type", "no content type").split(";")[0]
         raise InvalidResponseError(
@@ -336,9 +343,10 @@ class RequestCore:
                 self.base_url.host,
                 self.base_url.port,
             ):
+                # Origins, not just hosts: two ports on one machine are two servers.
                 raise PaginationError(
-                    f"refused to follow a link to {url.scheme}://{url.host}: only "
-                    f"{self.base_url.host} gets our credentials",
+                    f"refused to follow a link to {_origin(url)}: only "
+                    f"{_origin(self.base_url)} gets our credentials",
                     provider=self.provider,
                 )
         else:
@@ -423,7 +431,8 @@ class RequestCore:
             or (ServerError if status >= 500 else ProviderError)
         )
         message = (
-            self._redact(_short(details.message))
+            self._redirect_message(response)
+            or self._redact(_short(details.message))
             or f"HTTP {status} {response.reason_phrase}".strip()
         )
         request_id = details.request_id or _request_id(response.headers)
@@ -438,6 +447,20 @@ class RequestCore:
         if issubclass(kind, BadRequestError):
             return kind(message, details=details.details, **common)
         return kind(message, **common)
+
+    def _redirect_message(self, response: httpx.Response) -> str | None:
+        """Say where a 3xx pointed: redirects are never followed (the client is built
+        with ``follow_redirects=False``), so credentials cannot ride along to another host."""
+        if not response.has_redirect_location:
+            return None
+        try:  # only scheme and host are shown: a Location's query may hold a token
+            where = f" to {_origin(self.base_url.join(response.headers['location']))}"
+        except httpx.InvalidURL:
+            where = ""
+        return (
+            f"redirected{where}; userdir follows no "
+            f"redirects, so credentials stay with {self.base_url.host}"
+        )
 
     def _redact(self, message: str | None) -> str | None:
         """Remove our own credentials from a provider's message: some APIs echo
@@ -456,6 +479,11 @@ class RequestCore:
         return TransportError(
             f"{what} talking to {self.base_url.host} ({type(exc).__name__})", provider=self.provider
         )
+
+
+def _origin(url: httpx.URL) -> str:
+    """``scheme://host[:port]`` of *url*: never its path or query, which may hold tokens."""
+    return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
 
 
 def _short(message: str | None, limit: int = 300) -> str | None:

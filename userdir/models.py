@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
-__all__ = ["User", "UserStatus", "normalize_email"]
+__all__ = ["MAX_RAW_DEPTH", "User", "UserStatus", "normalize_email"]
 
 
 class UserStatus(str, Enum):
@@ -37,6 +37,28 @@ def normalize_email(email: str | None) -> str | None:
         return None
     normalized = unicodedata.normalize("NFC", email.strip()).lower()
     return normalized or None
+
+
+#: How deeply a provider record (``User.raw``) may nest; no real user record comes close.
+MAX_RAW_DEPTH = 100
+
+
+def _nesting_exceeds(value: object, limit: int) -> bool:
+    """True when *value* nests lists/dicts more than *limit* levels (iterative: no recursion)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children: Any
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 _OPTIONAL_TEXT = (
@@ -118,6 +140,11 @@ class User(BaseModel):
             return None
         return value
 
+    @field_validator("roles")
+    @classmethod
+    def _no_blank_roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(role for role in value if role.strip())
+
     @field_validator("created_at", "updated_at", "last_login_at")
     @classmethod
     def _as_utc(cls, value: datetime | None) -> datetime | None:
@@ -125,7 +152,19 @@ class User(BaseModel):
             return None
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+        try:
+            return value.astimezone(timezone.utc)
+        except OverflowError:  # 0001-01-01T00:00+05:00 has no UTC year; a bad record, not a crash
+            raise ValueError("is out of range once converted to UTC") from None
+
+    @field_validator("raw")
+    @classmethod
+    def _raw_not_too_deep(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # Deeper JSON could not be written out again (pydantic stops serializing
+        # near 255 levels): refuse the record now rather than crash an export later.
+        if _nesting_exceeds(value, MAX_RAW_DEPTH):
+            raise ValueError(f"is nested deeper than {MAX_RAW_DEPTH} levels")
+        return value
 
     @model_validator(mode="after")
     def _derive_full_name(self) -> User:

@@ -10,6 +10,9 @@ Every strategy refuses the failures real APIs produce, by raising
 provider's name):
 
 * a request it already sent (a cycling ``next`` link or cursor),
+* a page identical to the one before (the provider ignores the paging
+  parameters: offsets would otherwise read page 1 forever, or stop at the
+  total having silently dropped every later page as duplicates),
 * more than ``max_pages`` pages (runaway paging),
 
 and records anomalies that are not errors in :attr:`Paginator.warnings` (a total
@@ -100,6 +103,7 @@ class Paginator(ABC):
         self.warnings: list[str] = []
         self._seen: set[tuple[object, ...]] = set()
         self._first_total: int | None = None
+        self._last_records: Sequence[Mapping[str, Any]] = ()
 
     def first_request(self) -> PageRequest:
         request = self._first()
@@ -120,6 +124,15 @@ class Paginator(ABC):
         key = request.key()
         if key in self._seen:
             raise PagingFault(f"the provider sent us back to a page already read ({request.path})")
+        # A new request, but the same answer as the last one: the paging parameters
+        # are ignored. Offsets would read page 1 forever, or stop at the total having
+        # dropped every later page as duplicates and call that complete.
+        if page.records == self._last_records:
+            raise PagingFault(
+                f"page {self.pages} repeats page {self.pages - 1}: the provider ignores "
+                "the paging parameters"
+            )
+        self._last_records = page.records
         self._seen.add(key)
         return request
 

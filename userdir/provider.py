@@ -7,26 +7,49 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pluggy
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from ._listing import ErrorPolicy, Listing, ProviderReport, describe_invalid, record_id
 from .config import ProviderSettings, file_settings, resolve_settings
-from .errors import ConfigurationError, NormalizationError, NotFoundError
-from .http import AsyncClient, Clock, RateLimiter, RequestCore, RetryPolicy, SyncClient
+from .errors import (
+    ConfigurationError,
+    InvalidResponseError,
+    NormalizationError,
+    NotFoundError,
+    UserdirError,
+)
+from .http import (
+    AsyncClient,
+    ClientOptions,
+    Clock,
+    ErrorDetails,
+    RateLimiter,
+    RequestCore,
+    RetryPolicy,
+    SyncClient,
+)
 from .models import User, UserStatus, normalize_email
-from .pagination import PageRequest
+from .pagination import Page, PageRequest, Paginator
 from .plugins import default_plugin_manager, provider_registry
 from .types import ListPlan, Lookup, ProviderInfo, UserQuery
 
 __all__ = ["Provider", "available_providers", "load_provider"]
 
 StatusFilter = UserStatus | str | list[UserStatus | str] | tuple[UserStatus | str, ...] | None
+
+_T = TypeVar("_T")
+
+#: What a plugin's parser raises on an answer of the wrong shape (``payload["data"]``
+#: on a list...): reported as the provider's bad answer, not as a crash.
+_SHAPE_ERRORS = (ValueError, TypeError, LookupError, AttributeError, ValidationError)
 
 
 def available_providers(*, plugin_manager: pluggy.PluginManager | None = None) -> list[str]:
@@ -82,12 +105,24 @@ class Provider:
         self.info = info
         self.name = info.name
         self.settings = settings
+        self._pm = plugin_manager
         self._hook = plugin_manager.hook
         self._transport = transport
         self._clock = clock or Clock()
-        options = self._hook.userdir_client_options(provider=self.name, settings=settings)
+        if not settings.verify_tls:
+            # Loud on purpose: without verification anyone on the path can read the key.
+            warnings.warn(
+                f"{self.name}: TLS certificate verification is off (verify_tls=False); "
+                "credentials can be intercepted. Use it only with a test proxy.",
+                UserWarning,
+                stacklevel=3,
+            )
+        options = self._call("userdir_client_options", ClientOptions, settings=settings)
         if options is None:
             raise ConfigurationError("no plugin builds a client for it", provider=self.name)
+        if not all(isinstance(value, SecretStr) for value in options.auth_headers.values()):
+            what = "userdir_client_options gave auth_headers values that are not SecretStr"
+            raise self._broken("userdir_client_options", {"settings": settings}, what)
         rate = settings.rate_limit_per_minute or options.rate_limit_per_minute
         self.core = RequestCore(
             self.name,
@@ -95,8 +130,9 @@ class Provider:
             options,
             policy=RetryPolicy(max_retries=settings.max_retries),
             limiter=RateLimiter.per_minute(rate, clock=self._clock),
-            error_details=lambda response: self._hook.userdir_error_details(
-                provider=self.name, response=response
+            # A broken error hook raises here, and the core falls back to its default.
+            error_details=lambda response: self._call(
+                "userdir_error_details", ErrorDetails, response=response
             ),
             clock=self._clock,
         )
@@ -108,25 +144,85 @@ class Provider:
     def __repr__(self) -> str:
         return f"<Provider {self.name} {self.settings.base_url}>"
 
+    # -- calling the plugin ---------------------------------------------------------
+
+    def _call(self, hook: str, answer: type[_T], **arguments: Any) -> _T | None:
+        """Call one of this provider's hooks and check the type of its answer.
+
+        A plugin that raises (a userdir error passes: it may be on purpose) or
+        answers the wrong type is named here, in a ``ConfigurationError``, rather
+        than failing later as an ``AttributeError`` deep inside userdir; and a
+        ``Directory(on_error="collect")`` leaves only this provider out.
+        """
+        try:
+            result = getattr(self._hook, hook)(provider=self.name, **arguments)
+        except UserdirError:
+            raise
+        except Exception as exc:
+            raise self._broken(hook, arguments, f"{hook} raised {exc!r}", exc) from exc
+        if result is not None and not isinstance(result, answer):
+            kind = type(result).__name__
+            raise self._broken(hook, arguments, f"{hook} returned {kind}, not {answer.__name__}")
+        return result
+
+    def _broken(
+        self, hook: str, arguments: Mapping[str, Any], what: str, exc: BaseException | None = None
+    ) -> ConfigurationError:
+        """The error naming the plugin that broke *hook* (called with *arguments*)."""
+        caller = getattr(self._hook, hook)
+        plugin = _plugin_behind(caller, {"provider": self.name, **arguments}, exc)
+        return ConfigurationError(f"plugin {plugin!r} is broken: {what}", provider=self.name)
+
+    def _checked_parser(
+        self, parse: Callable[[Any], Page], query: UserQuery
+    ) -> Callable[[Any], Page]:
+        """A plan's ``parse_page``, with its failures named: a ``KeyError`` on an
+        unexpected shape is the provider's invalid answer, and anything that is
+        not a ``Page`` (or another exception) is a broken plugin."""
+
+        def parse_page(payload: Any) -> Page:
+            try:
+                page = parse(payload)
+            except (ValueError, TypeError, ValidationError, UserdirError):
+                raise  # Listing reports these as they are
+            except (LookupError, AttributeError) as exc:
+                raise InvalidResponseError(
+                    f"a page of users did not have the expected shape ({describe_invalid(exc)})",
+                    provider=self.name,
+                ) from None
+            except Exception as exc:
+                raise blame(f"parse_page raised {exc!r}", exc) from exc
+            if not isinstance(page, Page):
+                raise blame(f"parse_page returned {type(page).__name__}, not a Page", None)
+            return page
+
+        def blame(what: str, exc: BaseException | None) -> ConfigurationError:
+            # The parser came with the plan: blame the plugin whose plan it was.
+            arguments = {"settings": self.settings, "query": query}
+            return self._broken("userdir_list_users", arguments, what, exc)
+
+        return parse_page
+
     # -- plans (no I/O) -------------------------------------------------------------
 
     def _listing(
         self, query: UserQuery, on_error: ErrorPolicy, report: ProviderReport | None
     ) -> Listing:
-        plan: ListPlan | None = self._hook.userdir_list_users(
-            provider=self.name, settings=self.settings, query=query
-        )
+        arguments = {"settings": self.settings, "query": query}
+        plan = self._call("userdir_list_users", ListPlan, **arguments)
         if plan is None:
             raise ConfigurationError("no plugin lists its users", provider=self.name)
+        if not isinstance(plan.paginator, Paginator):
+            what = f"userdir_list_users gave a {type(plan.paginator).__name__} as paginator"
+            raise self._broken("userdir_list_users", arguments, f"{what}, not a Paginator")
+        plan = replace(plan, parse_page=self._checked_parser(plan.parse_page, query))
         self.last_report = report or ProviderReport(self.name)
         return Listing(
             self.name, plan, self.normalize, query=query, on_error=on_error, report=self.last_report
         )
 
     def _lookup(self, hook: str, **arguments: Any) -> Lookup | None:
-        caller = getattr(self._hook, hook)
-        lookup: Lookup | None = caller(provider=self.name, settings=self.settings, **arguments)
-        return lookup
+        return self._call(hook, Lookup, settings=self.settings, **arguments)
 
     def _required_lookup(self, hook: str, what: str, **arguments: Any) -> Lookup:
         lookup = self._lookup(hook, **arguments)
@@ -146,14 +242,20 @@ class Provider:
             user = self._hook.userdir_normalize_user(
                 provider=self.name, settings=self.settings, record=record
             )
-        except NormalizationError:
+        except UserdirError:
             raise
-        except (ValueError, TypeError, KeyError, ValidationError) as exc:
+        except _SHAPE_ERRORS as exc:
             raise NormalizationError(
                 f"malformed user record: {describe_invalid(exc)}",
                 provider=self.name,
                 native_id=native_id,
             ) from None
+        except Exception as exc:  # a plugin bug this record triggers: reject the record only
+            raise NormalizationError(
+                f"the normalize hook failed on this record: {type(exc).__name__}: {exc}",
+                provider=self.name,
+                native_id=native_id,
+            ) from exc
         if not isinstance(user, User) or user.provider != self.name:
             raise NormalizationError(
                 f"the plugin's normalize hook returned {type(user).__name__}, "
@@ -166,7 +268,7 @@ class Provider:
     def _read_lookup(self, lookup: Lookup, payload: Any, missing: str) -> User:
         try:
             record = lookup.parse(payload)
-        except (ValueError, TypeError, KeyError, ValidationError) as exc:
+        except _SHAPE_ERRORS as exc:
             raise NormalizationError(
                 f"unexpected answer shape: {describe_invalid(exc)}", provider=self.name
             ) from None
@@ -224,8 +326,8 @@ class Provider:
         client = self._client()
         request: PageRequest | None = listing.first_request()
         while request is not None:
-            users, request = listing.feed(client.get_json(request))
-            yield users
+            yield listing.feed(client.get_json(request))
+            request = listing.next_request()
 
     def __iter__(self) -> Iterator[User]:
         return self.users()
@@ -312,8 +414,8 @@ class Provider:
         client = self._aclient()
         request: PageRequest | None = listing.first_request()
         while request is not None:
-            users, request = listing.feed(await client.get_json(request))
-            yield users
+            yield listing.feed(await client.get_json(request))
+            request = listing.next_request()
 
     async def aget(self, native_id: str) -> User:
         lookup = self._required_lookup("userdir_get_user", "get a user by id", native_id=native_id)
@@ -353,6 +455,35 @@ class Provider:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+def _plugin_behind(
+    caller: pluggy.HookCaller, arguments: Mapping[str, Any], exc: BaseException | None
+) -> str:
+    """The plugin whose implementation of a ``firstresult`` hook raised *exc* or,
+    without one, answered first.
+
+    Not simply the plugin that declared the provider: one that forgot its
+    ``provider`` guard breaks providers it never declared. Only called on the
+    error path, as it asks the implementations again.
+    """
+    impls = [i for i in reversed(caller.get_hookimpls()) if not (i.wrapper or i.hookwrapper)]
+    frames = set()
+    trace = exc.__traceback__ if exc is not None else None
+    while trace is not None:
+        frames.add(trace.tb_frame.f_code)
+        trace = trace.tb_next
+    for impl in impls:
+        if getattr(impl.function, "__code__", None) in frames:
+            return impl.plugin_name
+    for impl in impls:  # in pluggy's order: the first non-None answer is the one used
+        try:
+            answered = impl.function(*(arguments[name] for name in impl.argnames))
+        except Exception:
+            return impl.plugin_name
+        if answered is not None:
+            return impl.plugin_name
+    return "unknown"
 
 
 def _domain(email: str) -> str | None:

@@ -204,7 +204,7 @@ class ReconciliationReport:
             "is_admin",
             "findings",
         ]
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv.writer(out)  # RFC 4180 "\r\n": a bare CR in a cell gets quoted
         writer.writerow(columns)
         rows = [(i.key, i.matched_by, u) for i in self.identities for u in i.users]
         rows += [("", (), u) for u in self.unmatched]

@@ -232,8 +232,8 @@ class EjentoSandbox(Sandbox):
     ) -> httpx.Response:
         def link(number: int) -> str:
             if number == 1:  # DRF drops the page parameter for the first page
-                return str(request.url.copy_remove_param(self.page_param))
-            return str(request.url.copy_set_param(self.page_param, number))
+                return self.link(request.url.copy_remove_param(self.page_param))
+            return self.link(request.url.copy_set_param(self.page_param, number))
 
         data = {
             "count": len(self.users),

@@ -55,6 +55,8 @@ class FreddySandbox(Sandbox):
     ``"users"`` (``{users, total_users_count, skip, take}``, nested role/status)
     or ``"members"`` (``{members, total, skip, limit}``, flat role/status).
     ``users`` replaces the seeded user records (``members`` are derived from them).
+    ``ignore_skip`` (a fault, a plain attribute a test may flip) makes both
+    listings answer the first page whatever ``skip`` says.
     """
 
     provider = "freddy"
@@ -69,9 +71,11 @@ class FreddySandbox(Sandbox):
         search_shape: Literal["users", "members"] = "users",
         users: list[dict[str, Any]] | None = None,
         latency: float = 0.0,
+        ignore_skip: bool = False,
     ) -> None:
         super().__init__(latency=latency)
         self.api_key = api_key
+        self.ignore_skip = ignore_skip
         self.organization_id = organization_id
         self.search_shape = search_shape
         self.users: list[dict[str, Any]] = users if users is not None else _seed_users(count, seed)
@@ -194,6 +198,7 @@ class FreddySandbox(Sandbox):
             return self.error(422, "skip and limit must be integers.")
         if skip < 0 or limit < 1:
             return self.error(422, "skip must be >= 0 and limit >= 1.")
+        skip = 0 if self.ignore_skip else skip
         active_only = request.url.params.get("active_only", "false").lower() == "true"
         users = [u for u in self.users if u.get("is_active") or not active_only]
         return json_response(200, users[skip : skip + limit])
@@ -227,6 +232,7 @@ class FreddySandbox(Sandbox):
             or not 1 <= take <= MAX_TAKE
         ):
             return self.error(422, f"skip must be >= 0 and take between 1 and {MAX_TAKE}.")
+        skip = 0 if self.ignore_skip else skip
         sort_field = body.get("sort_field", "created_at")
         if sort_field not in _SORT_FIELDS:
             return self.error(422, f"sort_field must be one of {sorted(_SORT_FIELDS)}.")

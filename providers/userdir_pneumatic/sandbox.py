@@ -106,7 +106,8 @@ class PneumaticSandbox(Sandbox):
 
     ``users`` replaces the seeded records. Faults beyond the base class's:
     ``cycle_next_links`` makes every ``next`` link point back to the first page;
-    ``foreign_next_host`` moves ``next`` links to another host. Both are plain
+    ``foreign_next_host`` moves ``next`` links to another host (the base class's
+    ``link_origin`` moves them to another origin, port included). All are plain
     attributes, so a test can flip them at any time.
     """
 
@@ -215,7 +216,7 @@ class PneumaticSandbox(Sandbox):
         url = request.url.copy_set_param("offset", 0 if self.cycle_next_links else offset + limit)
         if self.foreign_next_host:
             url = url.copy_with(host=self.foreign_next_host)
-        return str(url)
+        return self.link(url)
 
 
 def _select(

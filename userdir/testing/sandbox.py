@@ -5,8 +5,11 @@ A sandbox is a plain function of ``httpx.Request -> httpx.Response`` (sync, so
 
 * a request log (``sandbox.requests``) to count calls,
 * switchable faults (:class:`Fault`): an error status with headers, HTML, broken
-  JSON, an empty body, a connection reset, a read timeout, a delay,
-* :meth:`Sandbox.serve`: the same handler as a real HTTP server on 127.0.0.1.
+  JSON, an empty body, any body bytes, a redirect, a connection reset, a read
+  timeout, a delay,
+* :attr:`Sandbox.link_origin`: ``next``/``previous`` links that point at another
+  host (for subclasses whose API answers links),
+* :meth:`Sandbox.serve`: the same handler as a real HTTP (or HTTPS) server on 127.0.0.1.
 
 Subclasses implement :meth:`Sandbox.authenticate` and :meth:`Sandbox.route` and
 answer exactly like the provider's documented API. Every response carries
@@ -17,6 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import socket
+import ssl
+import struct
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -28,7 +34,9 @@ import httpx
 
 __all__ = ["Fault", "Sandbox", "json_response"]
 
-FaultKind = Literal["status", "html", "malformed_json", "empty", "reset", "timeout", "delay"]
+FaultKind = Literal[
+    "status", "html", "malformed_json", "empty", "content", "redirect", "reset", "timeout", "delay"
+]
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -43,6 +51,10 @@ class Fault:
     lets that many matching requests through first (a fault mid-listing).
     ``delay`` is seconds to wait before answering (kind ``delay``, or added to
     any kind). ``body`` replaces the provider's error envelope for ``status``.
+    Kind ``content`` answers ``content`` verbatim as JSON (a body no encoder
+    would write, such as a nesting bomb); kind ``redirect`` answers 302 (or
+    ``status``, when 3xx) to ``location``. Like ``html``, ``content`` answers 200
+    unless ``status`` is set to something other than the default 500.
     """
 
     kind: FaultKind = "status"
@@ -53,6 +65,8 @@ class Fault:
     path: str | None = None
     after: int = 0
     delay: float = 0.0
+    content: bytes = b""
+    location: str = ""
 
     def matches(self, request: httpx.Request) -> bool:
         return self.path is None or request.url.path.startswith(self.path)
@@ -73,6 +87,9 @@ class Sandbox(ABC):
         self.latency = latency
         self.requests: list[httpx.Request] = []
         self.faults: list[Fault] = []
+        #: When set (``"http://127.0.0.1:8001"``), links the sandbox answers point at
+        #: this origin instead of its own: a provider sending us to another host.
+        self.link_origin: str | None = None
         self._lock = threading.Lock()
 
     # -- what subclasses implement --------------------------------------------------
@@ -137,6 +154,15 @@ class Sandbox(ABC):
             )
         if fault.kind == "empty":
             return httpx.Response(200, content=b"")
+        if fault.kind == "content":
+            return httpx.Response(
+                fault.status if fault.status != 500 else 200,
+                content=fault.content,
+                headers={"content-type": "application/json"},
+            )
+        if fault.kind == "redirect":
+            status = fault.status if 300 <= fault.status < 400 else 302
+            return httpx.Response(status, headers={"location": fault.location, **fault.headers})
         if fault.kind == "delay":
             return self._answer(request)
         if fault.body is not None:
@@ -166,6 +192,14 @@ class Sandbox(ABC):
         refused = self.authenticate(request)
         return refused if refused is not None else self.route(request)
 
+    def link(self, url: httpx.URL) -> str:
+        """A link the sandbox answers (``next``, ``previous``), moved to
+        :attr:`link_origin` when that is set."""
+        if self.link_origin is None:
+            return str(url)
+        origin = httpx.URL(self.link_origin)
+        return str(url.copy_with(scheme=origin.scheme, host=origin.host, port=origin.port))
+
     def transport(self) -> httpx.MockTransport:
         """This sandbox as an httpx transport (sync and async clients)."""
         return httpx.MockTransport(self)
@@ -177,25 +211,39 @@ class Sandbox(ABC):
     # -- as a real server ---------------------------------------------------------------
 
     @contextlib.contextmanager
-    def serve(self) -> Iterator[str]:
-        """Serve this sandbox on ``127.0.0.1`` (a free port); yields the base URL."""
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
+    def serve(self, *, tls: ssl.SSLContext | None = None) -> Iterator[str]:
+        """Serve this sandbox on ``127.0.0.1`` (a free port); yields the base URL.
+
+        With *tls* (a server-side context holding a certificate) it serves HTTPS.
+        """
+        closing = threading.Event()
+        scheme = "https" if tls else "http"
+        handler = _handler_class(self, closing, scheme)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         server.daemon_threads = True
+        if tls is not None:
+            server.socket = tls.wrap_socket(server.socket, server_side=True)
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
         thread.daemon = True
         thread.start()
         host, port = server.server_address[:2]
         try:
-            yield f"http://{host!s}:{port}"
+            yield f"{scheme}://{host!s}:{port}"
         finally:
+            closing.set()  # ends "timeout" stalls now, not _SERVER_TIMEOUT_STALL later
             server.shutdown()
             server.server_close()
             thread.join(timeout=5)
 
 
-def _handler_class(sandbox: Sandbox) -> type[http.server.BaseHTTPRequestHandler]:
+def _handler_class(
+    sandbox: Sandbox, closing: threading.Event, scheme: str
+) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body leave in two writes: with Nagle on, each keep-alive
+        # request waits out the client's delayed ACK (~40 ms).
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             length = int(self.headers.get("content-length") or 0)
@@ -203,19 +251,22 @@ def _handler_class(sandbox: Sandbox) -> type[http.server.BaseHTTPRequestHandler]
             host = self.headers.get("host", "127.0.0.1")
             request = httpx.Request(
                 self.command,
-                f"http://{host}{self.path}",
+                f"{scheme}://{host}{self.path}",  # links the sandbox builds keep the scheme
                 headers=list(self.headers.items()),
                 content=body,
             )
             try:
                 response = sandbox(request)
             except httpx.ReadError:
-                # A reset: drop the connection without a word.
+                # A reset: SO_LINGER 0 makes close() send RST, not a polite FIN.
                 self.close_connection = True
-                self.connection.shutdown(2)
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
                 return
             except httpx.TimeoutException:
-                time.sleep(_SERVER_TIMEOUT_STALL)
+                closing.wait(_SERVER_TIMEOUT_STALL)
                 self.close_connection = True
                 return
             content = response.read()
