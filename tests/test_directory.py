@@ -307,3 +307,35 @@ def test_config_file_errors_are_clear(tmp_path: Path) -> None:
 def test_from_env_raises_on_a_present_but_invalid_setting() -> None:
     with pytest.raises(ConfigurationError, match="FREDDY_TIMEOUT"):
         Directory.from_env(environ={"FREDDY_API_KEY": "k", "FREDDY_TIMEOUT": "soon"}, config=None)
+
+
+def test_from_env_skips_a_provider_whose_plugin_breaks_and_keeps_the_others() -> None:
+    from pydantic import SecretStr
+
+    from userdir import ProviderInfo, ProviderSettings, hookimpl
+    from userdir.plugins import get_plugin_manager
+
+    class BrokenSettings(ProviderSettings):
+        provider_name = "broken"
+        base_url: str = "https://api.broken.test"
+        token: SecretStr
+
+    class BrokenPlugin:
+        @hookimpl
+        def userdir_providers(self) -> list[ProviderInfo]:
+            return [ProviderInfo(name="broken", settings=BrokenSettings)]
+
+        @hookimpl
+        def userdir_client_options(self, provider: str) -> None:
+            if provider == "broken":
+                raise RuntimeError("bug in the plugin")
+
+    pm = get_plugin_manager()
+    pm.register(BrokenPlugin(), name="broken-plugin")
+    directory = Directory.from_env(
+        environ={"FREDDY_API_KEY": SANDBOX_API_KEY, "BROKEN_TOKEN": "t"},
+        config=None,
+        plugin_manager=pm,
+    )
+    assert list(directory.providers) == ["freddy"]
+    assert "plugin 'broken-plugin' is broken" in directory.report.skipped["broken"]

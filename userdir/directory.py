@@ -139,11 +139,20 @@ class _DirectoryBase:
             if missing:
                 skipped[name] = "not configured: set " + ", ".join(missing)
                 continue
-            enabled.append(
-                load_provider(
-                    name, plugin_manager=pm, environ=environ, config=file_config, **provider_options
+            try:
+                enabled.append(
+                    load_provider(
+                        name,
+                        plugin_manager=pm,
+                        environ=environ,
+                        config=file_config,
+                        **provider_options,
+                    )
                 )
-            )
+            except ConfigurationError as exc:
+                if exc.setting is not None:
+                    raise  # a setting you gave is wrong: say so rather than skip it
+                skipped[name] = str(exc)  # its plugin is broken: the others still work
         for broken in registry.broken:
             skipped[broken.plugin] = f"plugin failed to load: {broken.error}"
         directory = cls(enabled, on_error=on_error)

@@ -14,7 +14,16 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field, SecretStr, ValidationError
 
-from userdir import ListPlan, Lookup, ProviderInfo, User, UserQuery, UserStatus, hookimpl
+from userdir import (
+    ListPlan,
+    Lookup,
+    ProviderInfo,
+    User,
+    UserQuery,
+    UserStatus,
+    hookimpl,
+    normalize_email,
+)
 from userdir.config import ProviderSettings
 from userdir.errors import AuthenticationError, PermissionDeniedError, ProviderError
 from userdir.http import ClientOptions, ErrorDetails, quote_segment
@@ -159,7 +168,28 @@ def userdir_get_user(provider: str, settings: ProviderSettings, native_id: str) 
 def userdir_find_by_email(provider: str, settings: ProviderSettings, email: str) -> Lookup | None:
     if provider != NAME:
         return None
+    freddy = _settings(settings)
+    if freddy.organization_id:
+        # Listing reads member records, so a lookup must too (roles and pending
+        # status live on the membership): search the members for the address.
+        body = {
+            "search_term": email.strip(),
+            "skip": 0,
+            "take": MAX_PAGE,
+            "include_deleted": freddy.include_deleted,
+        }
+        search = PageRequest(_org_path(freddy.organization_id), method="POST", json=body)
+        return Lookup(search, lambda payload: _member_with_email(payload, email))
     return Lookup(PageRequest(f"/v1/user/email/{quote_segment(email.strip())}"), _as_record)
+
+
+def _member_with_email(payload: Any, email: str) -> Mapping[str, Any] | None:
+    """The member-search hit whose email matches (search terms also match names)."""
+    wanted = normalize_email(email)
+    for record in FreddyMemberPage.model_validate(payload).records:
+        if normalize_email(record.get("email")) == wanted:
+            return record
+    return None
 
 
 @hookimpl
@@ -230,7 +260,8 @@ def normalize(record: Mapping[str, Any]) -> User:
             full_name=member.full_name,
             status=_member_status(member),
             is_admin=_admin_from_role(role.name, role.id) if role else None,
-            roles=tuple(r for r in ((role.name or role.id),) if r) if role else (),
+            # The id, like /v1/user's global_role_id: stable where names get renamed.
+            roles=tuple(r for r in ((role.id or role.name),) if r) if role else (),
             organization_id=member.organization_id,
             created_at=member.created_at or member.joined_at,
             updated_at=member.last_modified_at,
