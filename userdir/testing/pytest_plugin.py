@@ -1,7 +1,15 @@
 """userdir's pytest plugin (entry point ``pytest11``): fixtures for plugin authors.
 
-Imports userdir lazily, inside the fixtures, so merely having userdir installed
-does not import it into every test session.
+Its own imports of userdir stay inside the fixtures and hooks. (Python still runs
+the ``userdir`` and ``userdir.testing`` package ``__init__`` modules when it loads
+this one; only an entry point outside the package could avoid that.)
+
+``conformance_check`` runs a test once per check of the conformance kit::
+
+    kit = ConformanceKit("acme")
+
+    def test_conformance(conformance_check: str) -> None:
+        kit.check(conformance_check)     # test_conformance[hooks], [settings], ...
 """
 
 from __future__ import annotations
@@ -13,6 +21,8 @@ import pytest
 if TYPE_CHECKING:
     from userdir.plugins import PluginManager
     from userdir.testing.clock import FakeClock
+
+CONFORMANCE_CHECK = "conformance_check"
 
 
 @pytest.fixture
@@ -30,3 +40,31 @@ def fake_clock() -> FakeClock:
     from userdir.testing.clock import FakeClock
 
     return FakeClock()
+
+
+@pytest.fixture
+def conformance_check(request: pytest.FixtureRequest) -> str:
+    """The name of one conformance check: a test that takes it runs once per check
+    (parametrize it yourself to run only some)."""
+    name: str = request.param
+    return name
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if CONFORMANCE_CHECK not in metafunc.fixturenames or _parametrized(metafunc, CONFORMANCE_CHECK):
+        return
+    from userdir.testing.conformance import conformance_checks
+
+    names = conformance_checks()
+    metafunc.parametrize(CONFORMANCE_CHECK, names, ids=names, indirect=True)
+
+
+def _parametrized(metafunc: pytest.Metafunc, argname: str) -> bool:
+    """Whether the test parametrizes *argname* itself."""
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0] if marker.args else marker.kwargs.get("argnames", ())
+        if isinstance(names, str):
+            names = [name.strip() for name in names.split(",")]
+        if argname in names:
+            return True
+    return False
