@@ -185,3 +185,19 @@ def test_a_provider_echoing_our_key_in_its_message_does_not_leak_it() -> None:
     error = core(error_details=echo).error_for(httpx.Response(401))
     assert "ak_topsecret" not in str(error)
     assert "[REDACTED]" in error.message
+
+
+def test_credentials_echoed_in_code_request_id_or_details_are_redacted() -> None:
+    def echo(response: httpx.Response) -> ErrorDetails:
+        return ErrorDetails(
+            "bad",
+            code="ak_topsecret",
+            request_id="req-ak_topsecret",
+            details={"ak_topsecret": ["token ak_topsecret is not valid"]},
+        )
+
+    error = core(error_details=echo).error_for(httpx.Response(400))
+    assert isinstance(error, BadRequestError)
+    everything = f"{error} {error!r} {error.code} {error.request_id} {error.details}"
+    assert "ak_topsecret" not in everything
+    assert error.details == {"[REDACTED]": ["token [REDACTED] is not valid"]}

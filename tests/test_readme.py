@@ -23,7 +23,16 @@ def test_readme_has_python_examples() -> None:
 
 @pytest.mark.parametrize("code", PYTHON_BLOCKS, ids=lambda c: c.splitlines()[0][:40])
 def test_python_example_runs(code: str, capsys: pytest.CaptureFixture[str]) -> None:
-    exec(compile(code, str(README), "exec"), {"__name__": "__readme__"})  # noqa: S102
+    namespace: dict[str, object] = {"__name__": "__readme__"}
+    exec(compile(code, str(README), "exec"), namespace)  # noqa: S102
+    tests = [fn for name, fn in namespace.items() if name.startswith("test_") and callable(fn)]
+    if tests:  # an example test: run it the way pytest would, once per conformance check
+        from userdir.testing import conformance_checks
+
+        for check in conformance_checks():
+            for test in tests:
+                test(check)
+        return
     assert capsys.readouterr().out.strip(), "a README example should show its result"
 
 
@@ -54,7 +63,12 @@ def test_shell_example_runs(command: str, tmp_path: Path, monkeypatch: pytest.Mo
     assert result.output.strip() or set(tmp_path.iterdir()) - before
 
 
-TOML_BLOCKS = re.findall(r"```toml\n(.*?)```", TEXT, flags=re.DOTALL)
+#: userdir.toml examples (the pyproject snippets for plugin authors are not configs).
+TOML_BLOCKS = [
+    block
+    for block in re.findall(r"```toml\n(.*?)```", TEXT, flags=re.DOTALL)
+    if "[project." not in block
+]
 
 
 @pytest.mark.parametrize("config", TOML_BLOCKS)

@@ -439,13 +439,17 @@ class RequestCore:
         common: dict[str, Any] = {
             "provider": self.provider,
             "status_code": status,
-            "request_id": request_id,
-            "code": details.code,
+            "request_id": self._redact(request_id),
+            "code": self._redact(details.code),
         }
         if issubclass(kind, RateLimitError):
             return kind(message, retry_after=retry_after, **common)
         if issubclass(kind, BadRequestError):
-            return kind(message, details=details.details, **common)
+            field_messages = {
+                str(self._redact(name)): [str(self._redact(m)) for m in messages]
+                for name, messages in details.details.items()
+            }
+            return kind(message, details=field_messages, **common)
         return kind(message, **common)
 
     def _redirect_message(self, response: httpx.Response) -> str | None:
@@ -463,8 +467,9 @@ class RequestCore:
         )
 
     def _redact(self, message: str | None) -> str | None:
-        """Remove our own credentials from a provider's message: some APIs echo
-        the token they refused, and messages end up in logs and tracebacks."""
+        """Remove our own credentials from whatever a provider said (message, code,
+        field details): some APIs echo the token they refused, and error text ends
+        up in logs and tracebacks."""
         if message is None:
             return None
         for secret in self._options.auth_headers.values():
