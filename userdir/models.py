@@ -10,7 +10,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
-__all__ = ["MAX_RAW_DEPTH", "User", "UserStatus", "normalize_email"]
+__all__ = [
+    "MAX_RAW_DEPTH",
+    "OPTIONAL_TEXT_FIELDS",
+    "TEXT_COLUMNS",
+    "User",
+    "UserStatus",
+    "normalize_email",
+]
 
 
 class UserStatus(str, Enum):
@@ -61,7 +68,9 @@ def _nesting_exceeds(value: object, limit: int) -> bool:
     return False
 
 
-_OPTIONAL_TEXT = (
+#: The optional text fields of ``User``; with the ids and ``status`` these are its
+#: text columns in every export (Parquet, dlt).
+OPTIONAL_TEXT_FIELDS = (
     "email",
     "username",
     "first_name",
@@ -74,6 +83,10 @@ _OPTIONAL_TEXT = (
     "timezone",
     "locale",
 )
+
+
+#: Every text column of an exported user (stored and computed fields).
+TEXT_COLUMNS = ("id", "provider", "native_id", "status", "email_normalized", *OPTIONAL_TEXT_FIELDS)
 
 
 class User(BaseModel):
@@ -133,7 +146,7 @@ class User(BaseModel):
             return str(value)
         return value
 
-    @field_validator(*_OPTIONAL_TEXT, mode="before")
+    @field_validator(*OPTIONAL_TEXT_FIELDS, mode="before")
     @classmethod
     def _blank_is_missing(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():

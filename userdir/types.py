@@ -14,7 +14,7 @@ from .pagination import Page, PageRequest, Paginator
 if TYPE_CHECKING:
     from .testing.sandbox import Sandbox
 
-__all__ = ["FILTERS", "ListPlan", "Lookup", "ProviderInfo", "UserQuery"]
+__all__ = ["FILTERS", "ListPlan", "Lookup", "ProviderInfo", "UserQuery", "json_object"]
 
 #: The filters ``users()`` understands; a plan's ``pushed_down`` names a subset.
 FILTERS = frozenset({"status", "email_domain", "updated_since"})
@@ -106,14 +106,27 @@ class ListPlan:
     pushed_down: frozenset[str] = field(default_factory=frozenset)
 
 
+def json_object(payload: Any) -> Mapping[str, Any]:
+    """The answer itself as the user record: the default ``Lookup.parse``.
+
+    :raises TypeError: when the answer is not a JSON object (reported as the
+        provider's malformed answer).
+    """
+    if not isinstance(payload, dict):
+        raise TypeError(f"expected a user object, got {type(payload).__name__}")
+    return payload
+
+
 @dataclass(frozen=True)
 class Lookup:
     """How to fetch one user (hooks ``userdir_get_user``, ``userdir_find_by_email``,
     ``userdir_whoami``): the request, and how to find the record in the answer.
 
     ``parse`` returns the user record, or ``None`` when the answer means "no
-    such user" (a 200 with an empty result).
+    such user" (a 200 with an empty result). By default the answer *is* the
+    record (:func:`json_object`).
     """
 
     request: PageRequest
-    parse: Callable[[Any], Mapping[str, Any] | None]
+    parse: Callable[[Any], Mapping[str, Any] | None] = json_object
+

@@ -146,11 +146,6 @@ def _parse_member_page(payload: Any) -> Page:
     return Page(page.records, total=page.total)
 
 
-def _as_record(payload: Any) -> Mapping[str, Any]:
-    if not isinstance(payload, dict):
-        raise TypeError(f"expected a user object, got {type(payload).__name__}")
-    return payload
-
 
 @hookimpl
 def userdir_get_user(provider: str, settings: ProviderSettings, native_id: str) -> Lookup | None:
@@ -161,7 +156,7 @@ def userdir_get_user(provider: str, settings: ProviderSettings, native_id: str) 
         path = f"{_org_path(freddy.organization_id)}/{quote_segment(native_id)}"
     else:
         path = f"/v1/user/{quote_segment(native_id)}"
-    return Lookup(PageRequest(path), _as_record)
+    return Lookup(PageRequest(path))
 
 
 @hookimpl
@@ -180,7 +175,7 @@ def userdir_find_by_email(provider: str, settings: ProviderSettings, email: str)
         }
         search = PageRequest(_org_path(freddy.organization_id), method="POST", json=body)
         return Lookup(search, lambda payload: _member_with_email(payload, email))
-    return Lookup(PageRequest(f"/v1/user/email/{quote_segment(email.strip())}"), _as_record)
+    return Lookup(PageRequest(f"/v1/user/email/{quote_segment(email.strip())}"))
 
 
 def _member_with_email(payload: Any, email: str) -> Mapping[str, Any] | None:
@@ -196,7 +191,7 @@ def _member_with_email(payload: Any, email: str) -> Mapping[str, Any] | None:
 def userdir_whoami(provider: str, settings: ProviderSettings) -> Lookup | None:
     if provider != NAME:
         return None
-    return Lookup(PageRequest("/v1/user/me"), _as_record)
+    return Lookup(PageRequest("/v1/user/me"))
 
 
 def member_ids_request(organization_id: str) -> PageRequest:

@@ -195,17 +195,12 @@ def userdir_list_users(
     )
 
 
-def _as_record(payload: Any) -> Mapping[str, Any]:
-    if not isinstance(payload, dict):
-        raise TypeError(f"expected a user object, got {type(payload).__name__}")
-    return payload
-
 
 @hookimpl
 def userdir_get_user(provider: str, settings: ProviderSettings, native_id: str) -> Lookup | None:
     if provider != NAME:
         return None
-    return Lookup(PageRequest(f"{USERS_PATH}/{quote_segment(native_id)}"), _as_record)
+    return Lookup(PageRequest(f"{USERS_PATH}/{quote_segment(native_id)}"))
 
 
 @hookimpl

@@ -28,33 +28,16 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError("the dlt source needs the extra: pip install 'userdir[dlt]'") from exc
 
 from userdir.directory import Directory
-from userdir.models import User
+from userdir.models import TEXT_COLUMNS, User
 from userdir.provider import Provider
 
 __all__ = ["COLUMNS", "userdir_source", "users_resource"]
 
-_TEXT = (
-    "provider",
-    "native_id",
-    "email",
-    "email_normalized",
-    "username",
-    "first_name",
-    "last_name",
-    "full_name",
-    "status",
-    "organization_id",
-    "organization_name",
-    "phone",
-    "avatar_url",
-    "timezone",
-    "locale",
-)
 
 #: dlt column hints, typed from ``User``.
 COLUMNS: dict[str, TColumnSchema] = {
+    **{name: {"data_type": "text", "nullable": True} for name in TEXT_COLUMNS},
     "id": {"data_type": "text", "nullable": False, "primary_key": True},
-    **{name: {"data_type": "text", "nullable": True} for name in _TEXT},
     "is_active": {"data_type": "bool", "nullable": False},
     "is_admin": {"data_type": "bool", "nullable": True},
     "roles": {"data_type": "json", "nullable": True},

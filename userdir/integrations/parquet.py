@@ -18,32 +18,14 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError("Parquet output needs the extra: pip install 'userdir[parquet]'") from exc
 
-from userdir.models import User
+from userdir.models import TEXT_COLUMNS, User
 
 __all__ = ["SCHEMA", "write_parquet"]
 
-_TEXT = (
-    "id",
-    "provider",
-    "native_id",
-    "email",
-    "email_normalized",
-    "username",
-    "first_name",
-    "last_name",
-    "full_name",
-    "status",
-    "organization_id",
-    "organization_name",
-    "phone",
-    "avatar_url",
-    "timezone",
-    "locale",
-)
 _TIMES = ("created_at", "updated_at", "last_login_at")
 
 SCHEMA = pa.schema(
-    [pa.field(name, pa.string()) for name in _TEXT]
+    [pa.field(name, pa.string()) for name in TEXT_COLUMNS]
     + [
         pa.field("is_active", pa.bool_()),
         pa.field("is_admin", pa.bool_()),
@@ -55,7 +37,7 @@ SCHEMA = pa.schema(
 
 
 def _row(user: User) -> dict[str, Any]:
-    row: dict[str, Any] = {name: getattr(user, name) for name in _TEXT}
+    row: dict[str, Any] = {name: getattr(user, name) for name in TEXT_COLUMNS}
     row["status"] = user.status.value
     row.update(is_active=user.is_active, is_admin=user.is_admin, roles=list(user.roles))
     row.update({name: getattr(user, name) for name in _TIMES})
