@@ -50,21 +50,28 @@ def normalize_email(email: str | None) -> str | None:
 MAX_RAW_DEPTH = 100
 
 
+_CONTAINERS = (dict, list, tuple)
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _nesting_exceeds(value: object, limit: int) -> bool:
-    """True when *value* nests lists/dicts more than *limit* levels (iterative: no recursion)."""
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children: Any
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, (list, tuple)):
-            children = item
-        else:
-            continue
+    """True when *value* nests lists/dicts more than *limit* levels.
+
+    Walks one level at a time (no recursion) and skips containers holding only
+    scalars, the common case, in one C-level pass: this runs for every user.
+    """
+    level = [value] if isinstance(value, _CONTAINERS) else []
+    depth = 1
+    while level:
         if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in children)
+        nested: list[Any] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            if not _SCALARS.issuperset(map(type, children)):
+                nested.extend(child for child in children if isinstance(child, _CONTAINERS))
+        level = nested
+        depth += 1
     return False
 
 
