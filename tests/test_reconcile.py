@@ -205,3 +205,10 @@ def test_reconcile_is_linear_not_pairwise(monkeypatch: pytest.MonkeyPatch) -> No
         assert len(result.matched) == n
         sizes.append(calls["n"])
     assert sizes == [2_000, 20_000]
+
+
+def test_csv_cells_drop_nul_characters() -> None:
+    from userdir._output import neutralize_cell
+
+    assert neutralize_cell("a\x00b") == "ab"
+    assert neutralize_cell("\x00=1+1") == "'=1+1"

@@ -51,7 +51,10 @@ def user_row(user: User) -> dict[str, str]:
 
 
 def neutralize_cell(value: str) -> str:
-    """Stop a spreadsheet from running a cell as a formula (CSV injection)."""
+    """A text cell safe for CSV: a leading formula character is escaped with ``'``
+    (CSV injection), and NUL characters, which CSV cannot carry (Python 3.10's
+    writer refuses them, many readers stop at them), are dropped."""
+    value = value.replace("\x00", "")
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 

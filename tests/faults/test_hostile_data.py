@@ -113,8 +113,9 @@ def test_hostile_names_cannot_run_as_formulas_in_csv(name: str) -> None:
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
         assert row["full_name"] == neutralize_cell(user.full_name or "")  # data kept, defused
     written = {row["full_name"].removeprefix("'") for row in rows}
-    for hostile in HOSTILE_NAMES:  # every hostile name is still there, whole
-        assert any(cell.startswith(hostile) for cell in written), hostile
+    for hostile in HOSTILE_NAMES:  # every hostile name is still there, whole but for NULs
+        kept = hostile.replace("\x00", "")  # CSV cannot carry NUL (3.10's writer refuses it)
+        assert any(cell.startswith(kept) for cell in written), hostile
 
 
 def test_hostile_names_cannot_repaint_a_terminal_table(name: str) -> None:
