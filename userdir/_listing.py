@@ -27,6 +27,11 @@ ErrorPolicy = Literal["raise", "skip", "collect"]
 ERROR_POLICIES: tuple[ErrorPolicy, ...] = ("raise", "skip", "collect")
 
 
+#: What a plugin's parser raises on JSON of the wrong shape (``payload["data"]`` on
+#: a list...): the provider's bad answer, not a crash.
+SHAPE_ERRORS = (ValueError, TypeError, LookupError, AttributeError, ValidationError)
+
+
 @dataclass(frozen=True)
 class Rejection:
     """A record that could not become a ``User``: its id (when it had one) and why."""
@@ -121,7 +126,7 @@ class Listing:
         """Take one decoded page; return its users. Then call :meth:`next_request`."""
         try:
             page = self.plan.parse_page(payload)
-        except (ValueError, TypeError, ValidationError) as exc:
+        except SHAPE_ERRORS as exc:
             raise InvalidResponseError(
                 f"a page of users did not have the expected shape ({describe_invalid(exc)})",
                 provider=self.provider,

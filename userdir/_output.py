@@ -14,7 +14,7 @@ from typing import IO, Literal
 
 from .models import User
 
-__all__ = ["COLUMNS", "FORMATS", "neutralize_cell", "user_row", "write_users"]
+__all__ = ["COLUMNS", "FORMATS", "neutralize_cell", "printable", "user_row", "write_users"]
 
 Format = Literal["table", "json", "jsonl", "csv"]
 FORMATS: tuple[Format, ...] = ("table", "json", "jsonl", "csv")
@@ -58,12 +58,14 @@ def neutralize_cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
-def _printable(value: str) -> str:
-    return "".join(ch if ch.isprintable() else "?" for ch in value)
+def printable(value: str, replacement: str = "?") -> str:
+    """*value* with every control character (newline, ESC, NUL...) replaced, so a
+    hostile name cannot break a table row or repaint the terminal."""
+    return "".join(ch if ch.isprintable() else replacement for ch in value)
 
 
 def _fit(value: str, width: int) -> str:
-    value = _printable(value)
+    value = printable(value)
     return value.ljust(width) if len(value) <= width else value[: width - 1] + "…"
 
 

@@ -15,13 +15,19 @@ from typing import Any, TypeVar
 
 import httpx
 import pluggy
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
-from ._listing import ErrorPolicy, Listing, ProviderReport, describe_invalid, record_id
+from ._listing import (
+    SHAPE_ERRORS,
+    ErrorPolicy,
+    Listing,
+    ProviderReport,
+    describe_invalid,
+    record_id,
+)
 from .config import ProviderSettings, file_settings, resolve_settings
 from .errors import (
     ConfigurationError,
-    InvalidResponseError,
     NormalizationError,
     NotFoundError,
     UserdirError,
@@ -47,9 +53,6 @@ StatusFilter = UserStatus | str | list[UserStatus | str] | tuple[UserStatus | st
 
 _T = TypeVar("_T")
 
-#: What a plugin's parser raises on an answer of the wrong shape (``payload["data"]``
-#: on a list...): reported as the provider's bad answer, not as a crash.
-_SHAPE_ERRORS = (ValueError, TypeError, LookupError, AttributeError, ValidationError)
 
 
 def available_providers(*, plugin_manager: pluggy.PluginManager | None = None) -> list[str]:
@@ -176,20 +179,15 @@ class Provider:
     def _checked_parser(
         self, parse: Callable[[Any], Page], query: UserQuery
     ) -> Callable[[Any], Page]:
-        """A plan's ``parse_page``, with its failures named: a ``KeyError`` on an
-        unexpected shape is the provider's invalid answer, and anything that is
-        not a ``Page`` (or another exception) is a broken plugin."""
+        """A plan's ``parse_page``, with its failures named: shape errors pass on
+        (the Listing reports them as the provider's invalid answer), and anything
+        that is not a ``Page`` (or another exception) is a broken plugin."""
 
         def parse_page(payload: Any) -> Page:
             try:
                 page = parse(payload)
-            except (ValueError, TypeError, ValidationError, UserdirError):
-                raise  # Listing reports these as they are
-            except (LookupError, AttributeError) as exc:
-                raise InvalidResponseError(
-                    f"a page of users did not have the expected shape ({describe_invalid(exc)})",
-                    provider=self.name,
-                ) from None
+            except (*SHAPE_ERRORS, UserdirError):
+                raise
             except Exception as exc:
                 raise blame(f"parse_page raised {exc!r}", exc) from exc
             if not isinstance(page, Page):
@@ -244,7 +242,7 @@ class Provider:
             )
         except UserdirError:
             raise
-        except _SHAPE_ERRORS as exc:
+        except SHAPE_ERRORS as exc:
             raise NormalizationError(
                 f"malformed user record: {describe_invalid(exc)}",
                 provider=self.name,
@@ -268,7 +266,7 @@ class Provider:
     def _read_lookup(self, lookup: Lookup, payload: Any, missing: str) -> User:
         try:
             record = lookup.parse(payload)
-        except _SHAPE_ERRORS as exc:
+        except SHAPE_ERRORS as exc:
             raise NormalizationError(
                 f"unexpected answer shape: {describe_invalid(exc)}", provider=self.name
             ) from None

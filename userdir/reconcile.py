@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ._compat import tomllib
-from ._output import neutralize_cell
+from ._output import neutralize_cell, printable
 from .errors import ConfigurationError
 from .models import User
 
@@ -316,8 +316,7 @@ def _user_facts(user: User) -> dict[str, Any]:
 
 def _md(value: Any) -> str:
     """A markdown table cell: no pipes, newlines or control characters."""
-    text = "" if value is None else str(value)
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = printable("" if value is None else str(value), " ")
     return text.replace("\\", "\\\\").replace("|", "\\|")
 
 
