@@ -69,8 +69,32 @@ class ProviderSettings(BaseModel):
     provider_name: ClassVar[str] = ""
 
     base_url: str
-    timeout: float = Field(30.0, gt=0, description="Seconds per request (connect and read).")
+    timeout: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="Total seconds per request, from connecting to the last body byte.",
+    )
     max_retries: int = Field(3, ge=0, le=20, description="Retries of a retryable failure.")
+    max_retry_after: float = Field(
+        60.0,
+        ge=0,
+        le=86_400,
+        description="Longest wait a server may ask for (Retry-After, X-RateLimit-Reset); "
+        "a longer one raises RateLimitError at once, saying when to retry.",
+    )
+    max_response_bytes: int = Field(
+        64 * 2**20,
+        ge=1024,
+        le=1024 * 2**20,
+        description="Cap on one response's decoded body; more is InvalidResponseError.",
+    )
+    listing_budget: float | None = Field(
+        None,
+        gt=0,
+        description="Seconds one listing may take in all (None: no limit); past it the "
+        "listing stops with a typed error and an incomplete report.",
+    )
     rate_limit_per_minute: float | None = Field(
         None, gt=0, description="Client-side pace; None lets the provider's headers pace us."
     )

@@ -516,11 +516,13 @@ class SyncClient:
         core: RequestCore,
         *,
         timeout: float = 30.0,
+        max_response_bytes: int = 64 * 2**20,
         verify: bool = True,
         transport: httpx.BaseTransport | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.core = core
+        self.max_response_bytes = max_response_bytes
         self._http = httpx.Client(**_httpx_kwargs(timeout, transport, verify))
         self._sleep = (clock or Clock()).sleep
 
@@ -557,11 +559,13 @@ class AsyncClient:
         core: RequestCore,
         *,
         timeout: float = 30.0,
+        max_response_bytes: int = 64 * 2**20,
         verify: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.core = core
+        self.max_response_bytes = max_response_bytes
         self._http = httpx.AsyncClient(**_httpx_kwargs(timeout, transport, verify))
         self._sleep = (clock or Clock()).asleep
 

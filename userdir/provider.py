@@ -131,7 +131,9 @@ class Provider:
             self.name,
             settings.base_url,
             options,
-            policy=RetryPolicy(max_retries=settings.max_retries),
+            policy=RetryPolicy(
+                max_retries=settings.max_retries, max_retry_after=settings.max_retry_after
+            ),
             limiter=RateLimiter.per_minute(rate, clock=self._clock),
             # A broken error hook raises here, and the core falls back to its default.
             error_details=lambda response: self._call(
@@ -285,6 +287,7 @@ class Provider:
             self._sync = SyncClient(
                 self.core,
                 timeout=self.settings.timeout,
+                max_response_bytes=self.settings.max_response_bytes,
                 verify=self.settings.verify_tls,
                 transport=self._transport,  # type: ignore[arg-type]
                 clock=self._clock,
@@ -377,6 +380,7 @@ class Provider:
             self._async = AsyncClient(
                 self.core,
                 timeout=self.settings.timeout,
+                max_response_bytes=self.settings.max_response_bytes,
                 verify=self.settings.verify_tls,
                 transport=self._transport,  # type: ignore[arg-type]
                 clock=self._clock,
