@@ -161,3 +161,27 @@ def test_the_installed_command_runs_without_color_in_a_pipe() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "\x1b[" not in result.stdout + result.stderr
+
+
+def test_help_documents_the_exit_codes() -> None:
+    text = run("--help").output
+    for code in ("0 ", "1 ", "2 ", "3 ", "130 "):
+        assert f"\n    {code}" in text, code
+    assert "incomplete" in text and "interrupted" in text
+
+
+def test_providers_resolves_settings_as_from_env_does_config_file_included(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "userdir.toml"
+    config.write_text('[ejento]\nbase_url = "https://ejento.example.com"\n')
+    monkeypatch.setenv("EJENTO_SUBSCRIPTION_KEY", "k")
+    monkeypatch.setenv("EJENTO_TOKEN", "t")
+    monkeypatch.delenv("EJENTO_BASE_URL", raising=False)
+    line = next(
+        line
+        for line in run("providers", "--config", str(config)).output.splitlines()
+        if line.startswith("ejento ")
+    )
+    assert line.endswith("[configured]")
+    assert "needs EJENTO_BASE_URL" in run("providers").output

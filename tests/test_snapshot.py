@@ -10,7 +10,7 @@ import pytest
 
 from userdir import ConfigurationError, Directory, User, diff_snapshots
 from userdir.snapshot import Snapshot, write_snapshot
-from userdir.testing import sandbox_for, sandbox_provider
+from userdir.testing import FakeClock, sandbox_for, sandbox_provider
 
 NOW = datetime(2025, 11, 15, 10, 30, tzinfo=timezone.utc)
 
@@ -53,7 +53,7 @@ def test_not_a_snapshot_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="not a userdir snapshot"):
         Snapshot.load(path)
     path.write_text("not json\n")
-    with pytest.raises(ConfigurationError, match="line 1 is not JSON"):
+    with pytest.raises(ConfigurationError, match="line 1: not JSON"):
         Snapshot.load(path)
     with pytest.raises(ConfigurationError, match="does not exist"):
         Snapshot.load(tmp_path / "missing.jsonl")
@@ -81,10 +81,14 @@ def test_no_leaver_is_claimed_when_a_listing_was_incomplete(tmp_path: Path) -> N
     sandbox = sandbox_for("freddy")
     before = snapshot_of(Directory([sandbox_provider("freddy", sandbox=sandbox)]), tmp_path, "1")
     sandbox.fail_next(500, times=100, after=1)  # the second listing dies after one page
-    failing = Directory([sandbox_provider("freddy", sandbox=sandbox)], on_error="collect")
+    clock = FakeClock()  # its retries back off on this clock, not in real time
+    failing = Directory(
+        [sandbox_provider("freddy", sandbox=sandbox, clock=clock)], on_error="collect"
+    )
     after = snapshot_of(failing, tmp_path, "2")
     assert not after.complete("freddy")
     assert len(after.users) == 100  # what was listed is kept
+    assert clock.sleeps  # the retries did wait, on the fake clock
 
     result = diff_snapshots(before, after).providers["freddy"]
     assert not result.certain

@@ -1,27 +1,44 @@
 """The ``userdir`` command.
 
 Results go to stdout; progress and summaries go to stderr, and only when stderr
-is a terminal, so pipes stay clean. ``NO_COLOR`` turns colour off. Exit codes:
-0 ok, 1 error (one line naming the provider and what failed; ``--debug`` for the
-traceback), 2 usage.
+is a terminal, so pipes stay clean. ``NO_COLOR`` turns colour off. Text bound
+for a terminal (results, errors, progress) has its control characters and
+escape sequences replaced, so a hostile name cannot repaint the screen. A file
+given with ``-o`` is written all or nothing: a temporary file in the same
+directory, renamed into place only when the command got that far.
+
+Exit codes (also in ``userdir --help``):
+
+* 0: done, and every listing the result rests on was complete.
+* 1: error: one line on stderr saying what failed (``--debug`` adds the traceback).
+* 2: usage: a bad option or argument.
+* 3: incomplete: the command finished, but a provider's listing did not
+  (``--on-error skip`` or ``collect``), or a snapshot it read was incomplete. The
+  output is written and says so (a snapshot's trailer marks the listing incomplete).
+* 130: interrupted (Ctrl-C); an output file is left as it was before.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import logging
+import math
 import os
 import sys
+import threading
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from types import ModuleType
+from typing import Any, TypeVar
 
 import click
 
 from ._listing import ERROR_POLICIES
-from ._output import FORMATS, write_users
+from ._output import FORMATS, Writer, atomic_write, printable, terminal_text, write_users
 from ._version import __version__
 from .directory import Directory
 from .errors import ConfigurationError, UserdirError
@@ -30,62 +47,195 @@ from .plugins import default_plugin_manager, provider_registry
 from .reconcile import MATCHERS, ReconciliationReport, load_id_map, reconcile
 from .snapshot import Snapshot, diff_snapshots, write_snapshot
 
-__all__ = ["cli", "main"]
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_INCOMPLETE",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "cli",
+    "main",
+]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INCOMPLETE = 3
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0    done; every listing was complete
+  1    error (one line on stderr; --debug shows the traceback)
+  2    usage error
+  3    incomplete: a provider's listing did not finish (--on-error skip/collect)
+       or a snapshot read was incomplete; the output is written and says so
+  130  interrupted (Ctrl-C); output files are left as they were
+"""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _stderr_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+def _stdout_tty() -> bool:
+    return sys.stdout.isatty()
+
+
 def _color() -> bool:
-    return "NO_COLOR" not in os.environ and sys.stderr.isatty()
+    return "NO_COLOR" not in os.environ and _stderr_tty()
+
+
+class _StatusLine:
+    """The one progress line on stderr (a terminal only), shared by the user count
+    and the pacing waits; provider threads may write it, hence the lock."""
+
+    def __init__(self) -> None:
+        self._width = 0
+        self._lock = threading.Lock()
+
+    def show(self, text: str) -> None:
+        text = printable(text)
+        with self._lock:
+            sys.stderr.write("\r" + text.ljust(self._width))
+            sys.stderr.flush()
+            self._width = len(text)
+
+    def clear(self) -> None:
+        with self._lock:
+            if self._width:
+                sys.stderr.write("\r" + " " * self._width + "\r")
+                sys.stderr.flush()
+                self._width = 0
+
+
+_STATUS = _StatusLine()
 
 
 def _note(message: str, *, always: bool = False) -> None:
     """A note for people on stderr: only on a terminal unless *always*."""
-    if always or sys.stderr.isatty():
-        click.secho(message, err=True, dim=True, color=_color())
+    if always or _stderr_tty():
+        _STATUS.clear()
+        click.secho(terminal_text(message), err=True, dim=True, color=_color())
 
 
 def _progress(users: Iterable[User]) -> Iterator[User]:
     """Count users on stderr as they stream, when stderr is a terminal."""
-    if not sys.stderr.isatty():
+    if not _stderr_tty():
         yield from users
         return
     count = 0
     for count, user in enumerate(users, start=1):
         if count % 500 == 0:
-            click.echo(f"\r{count} users…", err=True, nl=False)
+            _STATUS.show(f"{count} users…")
         yield user
-    click.echo("\r" + " " * 20 + "\r", err=True, nl=False)
+    _STATUS.clear()
+
+
+class _WaitProgress(logging.Handler):
+    """Shows the pacing waits ``userdir.http`` logs ("waiting 45 s (freddy rate
+    limit)") on the progress line. The wait is read from the record's
+    ``userdir_wait`` (seconds), ``userdir_wait_reason`` and ``userdir_provider``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        wait = getattr(record, "userdir_wait", None)
+        if not isinstance(wait, (int, float)) or not math.isfinite(wait):
+            return
+        reason = getattr(record, "userdir_wait_reason", None)
+        if not isinstance(reason, str) or not reason:
+            reason = f"{getattr(record, 'userdir_provider', None) or 'provider'} pacing"
+        _STATUS.show(f"waiting {math.ceil(wait)} s ({reason})")
+
+
+@contextlib.contextmanager
+def _waits_on_progress_line() -> Iterator[None]:
+    """For one command, on a terminal: show pacing waits; then remove the handler."""
+    if not _stderr_tty():
+        yield
+        return
+    logger = logging.getLogger("userdir.http")
+    handler = _WaitProgress(logging.INFO)
+    previous = logger.level
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)  # the waits are INFO records; let them reach us
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+        _STATUS.clear()
+
+
+def _describe(exc: BaseException) -> str:
+    """One line saying what failed, without a traceback."""
+    if isinstance(exc, UserdirError):
+        return str(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        return "an input file is not UTF-8 text"
+    if isinstance(exc, UnicodeEncodeError):
+        return f"text cannot be written in this terminal's encoding ({exc.encoding})"
+    if isinstance(exc, OSError):
+        what = exc.strerror or type(exc).__name__
+        return f"{str(exc.filename)!r}: {what}" if exc.filename else what
+    # A bug, not a condition: its message is not ours to print (it could hold anything).
+    return f"unexpected {type(exc).__name__}; rerun with --debug for the traceback"
 
 
 class _Group(click.Group):
-    """Turns userdir errors into one clear line and exit code 1."""
+    """Runs a command with the progress line attached, and turns every failure
+    into one line on stderr and its exit code (see the module docstring)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
-        except UserdirError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
-                raise
-            click.secho(f"error: {exc}", err=True, fg="red", color=_color())
+            with _waits_on_progress_line():
+                return super().invoke(ctx)
+        except click.UsageError as exc:  # click's own report is three lines; one will do
+            where = exc.ctx.command_path if exc.ctx else "userdir"
+            self._fail(ctx, f"error: {exc.format_message()} (see '{where} --help')")
+            ctx.exit(EXIT_USAGE)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            self._fail(ctx, "interrupted")
+            ctx.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # The reader went away (`userdir users | head`): nothing to say to anyone.
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(EXIT_ERROR)
+        except Exception as exc:
+            self._fail(ctx, "error: " + _describe(exc))
             if isinstance(exc, ConfigurationError) and exc.env_var:
                 click.echo(
                     f"hint: set {exc.env_var}, or try the built-in sandboxes with --sandbox",
                     err=True,
                 )
-            ctx.exit(1)
+            ctx.exit(EXIT_ERROR)
+
+    @staticmethod
+    def _fail(ctx: click.Context, line: str) -> None:
+        _STATUS.clear()
+        if ctx.obj and ctx.obj.get("debug"):
+            traceback.print_exc(file=sys.stderr)
+        click.secho(printable(line, " "), err=True, fg="red", color=_color())
+
+
+config_option = click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A userdir.toml to read settings from (default: as Directory.from_env finds one).",
+)
 
 
 def directory_options(command: F) -> F:
     """Options shared by every command that lists providers."""
 
     @click.option("--sandbox", is_flag=True, help="Use the built-in emulators (no keys needed).")
-    @click.option(
-        "--config",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="A userdir.toml (default: $USERDIR_CONFIG, else ./userdir.toml if present).",
-    )
+    @config_option
     @click.option(
         "--on-error",
         type=click.Choice(ERROR_POLICIES),
@@ -126,16 +276,54 @@ def _directory(
     return directory
 
 
-def _finish(directory: Directory) -> None:
-    """Say how the listing ended: on a terminal, or always when it is incomplete."""
+def _finish(directory: Directory) -> bool:
+    """Say how the listing ended: on a terminal, or always when it is incomplete.
+    Returns whether it was complete."""
     report = directory.report
     _note(report.summary(), always=not report.complete)
+    return report.complete
 
 
-def _output(path: Path | None) -> contextlib.AbstractContextManager[IO[str]]:
+def _conclude(complete: bool) -> None:
+    """The last step of a command whose output is written: exit 3 if it is partial."""
+    if not complete:
+        raise click.exceptions.Exit(EXIT_INCOMPLETE)
+
+
+class _TerminalWriter:
+    """stdout when it is a terminal: control characters and escape sequences out."""
+
+    def __init__(self, stream: Writer) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(terminal_text(text))
+        return len(text)
+
+
+def _stdout() -> Writer:
+    return _TerminalWriter(sys.stdout) if _stdout_tty() else sys.stdout
+
+
+def _echo(line: str) -> None:
+    _stdout().write(line + "\n")
+
+
+def _output(path: Path | None) -> contextlib.AbstractContextManager[Writer]:
+    """Where a command writes: *path* all or nothing, else stdout."""
     if path is None:
-        return contextlib.nullcontext(sys.stdout)
-    return path.open("w", encoding="utf-8", newline="")
+        return contextlib.nullcontext(_stdout())
+    return atomic_write(path)
+
+
+def _extra(module: str, extra: str, what: str) -> ModuleType:
+    """Import an optional integration, or say which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ConfigurationError(
+            f"{what} needs the '{extra}' extra: pip install 'userdir[{extra}]'"
+        ) from None
 
 
 def _user_format(fmt: str | None) -> str:
@@ -151,7 +339,11 @@ user_format = click.option(
 )
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EXIT_CODES_HELP,
+)
 @click.version_option(__version__, prog_name="userdir")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.option("-v", "--verbose", count=True, help="Log to stderr (-v info, -vv debug).")
@@ -191,25 +383,36 @@ def _log_to_stderr(level: int) -> Callable[[], None]:
 
 
 @cli.command()
-def providers() -> None:
-    """List installed provider plugins and whether their settings are present.
+@config_option
+def providers(config: Path | None) -> None:
+    """List installed provider plugins and whether they are configured.
+
+    "configured" means exactly what the other commands (and Directory.from_env)
+    will use: env vars and the config file, resolved the same way.
 
     \b
-    Example:
+    Examples:
       userdir providers
+      userdir providers --config ~/work/userdir.toml
     """
     registry = provider_registry(default_plugin_manager())
-    for name, info in sorted(registry.providers.items()):
-        required = [
-            env
-            for setting, env in info.env_vars.items()
-            if info.settings.model_fields[setting].is_required()
-        ]
-        missing = [env for env in required if not os.environ.get(env)]
-        state = "configured" if not missing else "needs " + ", ".join(missing)
-        click.echo(f"{name:<12} {info.description}  [{state}]")
+    with Directory.from_env(config=config) as directory:
+        skipped = directory.report.skipped
+        for name, info in sorted(registry.providers.items()):
+            why = skipped.get(name, "not enabled")
+            if name in directory.providers:
+                state = "configured"
+            elif why.startswith(_NOT_CONFIGURED):
+                state = "needs " + why.removeprefix(_NOT_CONFIGURED)
+            else:
+                state = why
+            _echo(f"{name:<12} {info.description}  [{state}]")
     for broken in registry.broken:
-        click.echo(f"{broken.plugin:<12} BROKEN: {broken.error}")
+        _echo(f"{broken.plugin:<12} BROKEN: {broken.error}")
+
+
+#: How ``Directory.from_env`` words a provider whose required settings are missing.
+_NOT_CONFIGURED = "not configured: set "
 
 
 @cli.command()
@@ -252,8 +455,9 @@ def users(
         stream = directory.users(
             status=list(status) or None, email_domain=email_domain, updated_since=since
         )
-        write_users(_progress(stream), sys.stdout, _user_format(fmt))  # type: ignore[arg-type]
-        _finish(directory)
+        write_users(_progress(stream), _stdout(), _user_format(fmt))  # type: ignore[arg-type]
+        complete = _finish(directory)
+    _conclude(complete)
 
 
 @cli.command()
@@ -269,7 +473,7 @@ def get(user_id: str, fmt: str | None, sandbox: bool, config: Path | None, on_er
     """
     name = user_id.partition(":")[0]
     with _directory([name], sandbox=sandbox, config=config, on_error=on_error) as directory:
-        write_users([directory.get(user_id)], sys.stdout, _user_format(fmt))  # type: ignore[arg-type]
+        write_users([directory.get(user_id)], _stdout(), _user_format(fmt))  # type: ignore[arg-type]
 
 
 @cli.command()
@@ -279,7 +483,8 @@ def get(user_id: str, fmt: str | None, sandbox: bool, config: Path | None, on_er
 def find(email: str, fmt: str | None, sandbox: bool, config: Path | None, on_error: str) -> None:
     """Find EMAIL in every configured provider (case and Unicode form ignored).
 
-    Exits 1 when nobody matches.
+    Exits 1 when nobody matches, 3 when a provider could not be asked
+    (--on-error collect).
 
     \b
     Example:
@@ -287,10 +492,14 @@ def find(email: str, fmt: str | None, sandbox: bool, config: Path | None, on_err
     """
     with _directory([], sandbox=sandbox, config=config, on_error=on_error) as directory:
         found = directory.find_by_email(email)
-    write_users(found, sys.stdout, _user_format(fmt))  # type: ignore[arg-type]
+        failed = [str(error) for error in directory.report.errors]
+    write_users(found, _stdout(), _user_format(fmt))  # type: ignore[arg-type]
+    for error in failed:
+        _note(f"not searched: {error}", always=True)
+    _conclude(not failed)
     if not found:
         _note(f"no user with email {email!r}", always=True)
-        sys.exit(1)
+        raise click.exceptions.Exit(EXIT_ERROR)
 
 
 @cli.command()
@@ -318,6 +527,10 @@ def export(
 ) -> None:
     """Export every user (of the named PROVIDERs) to a file: a snapshot by default.
 
+    The file is written all or nothing. If a listing does not finish (--on-error
+    skip/collect) the file is still written, a snapshot's trailer marks that
+    provider incomplete, and the command exits 3.
+
     \b
     Examples:
       userdir export --sandbox -o today.jsonl
@@ -327,28 +540,29 @@ def export(
     """
     if fmt == "parquet" and output is None:
         raise click.UsageError("--format parquet writes a file: give -o FILE")
+    # Before listing anything: a missing extra should not cost a whole listing.
+    if fmt in ("parquet", "scim"):
+        integration = _extra(f"userdir.integrations.{fmt}", fmt, f"--format {fmt}")
     with _directory(provider, sandbox=sandbox, config=config, on_error=on_error) as directory:
         listing = _progress(directory.users())
         if fmt == "parquet":
-            from .integrations.parquet import write_parquet
-
             assert output is not None
-            count = write_parquet(listing, output)
+            count = integration.write_parquet(listing, output)
         else:
             with _output(output) as stream:
                 count = _write_export(listing, stream, fmt, directory)
-        _finish(directory)
+        complete = _finish(directory)
     _note(f"{count} users written to {output or 'stdout'}")
+    _conclude(complete)
 
 
-def _write_export(users: Iterable[User], stream: IO[str], fmt: str, directory: Directory) -> int:
+def _write_export(users: Iterable[User], stream: Writer, fmt: str, directory: Directory) -> int:
     if fmt == "snapshot":
         return write_snapshot(users, stream, report=directory.report)
     if fmt == "scim":
         import json
 
-        from .integrations.scim import to_scim_list
-
+        to_scim_list = _extra("userdir.integrations.scim", "scim", "--format scim").to_scim_list
         body = to_scim_list(users)
         stream.write(json.dumps(body, ensure_ascii=False, indent=2, default=str) + "\n")
         return int(body["totalResults"])
@@ -405,19 +619,35 @@ def reconcile_command(
       userdir reconcile freddy pneumatic --match-on email,username --id-map people.csv
     """
     matchers = tuple(m.strip() for m in match_on.split(",") if m.strip())
-    mapping = load_id_map(id_map) if id_map else None
+    mapping = _id_map(id_map) if id_map else None
     if snapshot is not None:
         saved = Snapshot.load(snapshot)
         names = list(provider) or saved.providers()
         everyone = [u for u in saved.users.values() if u.provider in names]
+        partial = [name for name in names if not saved.complete(name)]
+        for name in partial:
+            note = saved.listings[name].note if name in saved.listings else None
+            _note(f"{name}: incomplete in {snapshot}" + (f" ({note})" if note else ""), always=True)
+        complete = not partial
     else:
         with _directory(provider, sandbox=sandbox, config=config, on_error=on_error) as directory:
             everyone = list(_progress(directory.users()))
             names = list(directory.providers)
-            _finish(directory)
+            complete = _finish(directory)
     report = reconcile(everyone, match_on=matchers, id_map=mapping, providers=names)
+    text = _render_report(report, fmt)
     with _output(output) as stream:
-        stream.write(_render_report(report, fmt))
+        stream.write(text)
+    _conclude(complete)
+
+
+def _id_map(path: Path) -> dict[str, str]:
+    try:
+        return load_id_map(path)
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"id map {str(path)!r} is not UTF-8 text") from None
+    except ValueError as exc:  # a TOML syntax error
+        raise ConfigurationError(f"id map {str(path)!r} cannot be read: {exc}") from None
 
 
 def _render_report(report: ReconciliationReport, fmt: str) -> str:
@@ -446,7 +676,8 @@ def _render_report(report: ReconciliationReport, fmt: str) -> str:
     for duplicate in report.duplicates:
         ids = ", ".join(u.id for u in duplicate.users)
         lines.append(f"  duplicate in {duplicate.provider}: {duplicate.key} -> {ids}")
-    return "\n".join(lines) + "\n"
+    # One finding per line, whatever a name holds (a newline would forge a row).
+    return "\n".join(printable(line) for line in lines) + "\n"
 
 
 @cli.command()
@@ -456,7 +687,9 @@ def _render_report(report: ReconciliationReport, fmt: str) -> str:
 def diff(old: Path, new: Path, fmt: str) -> None:
     """Joiners, leavers and movers per provider between two snapshots.
 
-    A leaver is reported only when both listings of its provider were complete.
+    A joiner or leaver is reported only when both listings of its provider were
+    complete (and the files add up); otherwise the diff says it cannot tell, and
+    the command exits 3.
 
     \b
     Example:
@@ -464,10 +697,11 @@ def diff(old: Path, new: Path, fmt: str) -> None:
     """
     result = diff_snapshots(Snapshot.load(old), Snapshot.load(new))
     if fmt == "json":
-        click.echo(result.to_json())
+        _echo(result.to_json())
     else:
         for line in result.lines():
-            click.echo(line)
+            _echo(line)
+    _conclude(all(d.certain for d in result.providers.values()))
 
 
 @cli.command()
@@ -495,12 +729,13 @@ def demo(limit: int) -> None:
             color=_color(),
         )
         shown = sorted(by_provider.get(name, []), key=lambda u: u.id)[:limit]
-        write_users(shown, sys.stdout, "table")
+        write_users(shown, _stdout(), "table")
         if listed.yielded > limit:
-            click.echo(f"... and {listed.yielded - limit} more")
+            _echo(f"... and {listed.yielded - limit} more")
     click.secho("\nreconciliation (matched on email)", bold=True, color=_color())
     report = reconcile(everyone, providers=list(directory.providers))
-    click.echo(_render_report(report, "table"), nl=False)
+    _stdout().write(_render_report(report, "table"))
+    _conclude(directory.report.complete)
 
 
 def main() -> None:

@@ -5,26 +5,33 @@ A snapshot file is JSON Lines:
 * line 1, the header: ``{"snapshot": "userdir.snapshot/1", "created_at": …, "userdir": …}``
 * one line per user: the ``User`` as JSON (``id``, ``provider``, ``email``, … ``raw``)
 * last line, the trailer: ``{"snapshot_end": {"<provider>": {"complete": …, "yielded": …,
-  "rejected": …, "errors": [...]}}}``
+  "rejected": …, "errors": [...], "users": …}}}``; ``users`` is how many user lines
+  of that provider the file holds (older files without it are checked against ``yielded``).
 
-Users are written as they stream in. The trailer is written last, so a file cut
-short (a crash, a full disk) has none and every listing in it reads as
-incomplete. A leaver (in the old snapshot, not the new) is reported only when
-both listings of that provider were complete; otherwise the diff says the
-answer is unknown rather than guessing.
+Users are written as they stream in, the trailer last. The reader trusts a
+listing only when the file agrees with itself: a file with no trailer (cut
+short), a cut last line, or a provider whose user lines do not add up to the
+trailer's count (lines lost or added) reads as incomplete for the providers
+concerned. Anything else malformed (not UTF-8, not JSON, wrong types, a header
+or trailer of the wrong shape, data after the trailer) is refused with one
+:class:`ConfigurationError` naming the file and the line. A leaver (in the old
+snapshot, not the new) is reported only when both listings of that provider were
+complete; otherwise the diff says the answer is unknown rather than guessing.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ._output import Writer, atomic_write, printable
 from ._version import __version__
 from .directory import DirectoryReport
 from .errors import ConfigurationError
@@ -45,25 +52,31 @@ SCHEMA = "userdir.snapshot/1"
 #: What makes a user a "mover" between two snapshots.
 MOVER_FIELDS = ("status", "roles", "email", "organization_id", "organization_name", "is_admin")
 _COMPUTED = ("id", "email_normalized", "is_active")
+_M = TypeVar("_M", bound=BaseModel)
 
 
 def write_snapshot(
     users: Iterable[User],
-    stream: IO[str],
+    target: Writer | str | Path,
     *,
     report: DirectoryReport | None = None,
     now: datetime | None = None,
 ) -> int:
-    """Write a snapshot of *users* to *stream*; *report* (read after the users are
-    exhausted) supplies each provider's completeness. Returns the user count."""
+    """Write a snapshot of *users* to *target* (a text stream, or a path written all
+    or nothing); *report* (read after the users are exhausted) supplies each
+    provider's completeness; without it every listing is recorded as incomplete.
+    Returns the user count."""
+    if isinstance(target, (str, Path)):
+        with atomic_write(target) as stream:
+            return write_snapshot(users, stream, report=report, now=now)
     created = (now or datetime.now(timezone.utc)).isoformat().replace("+00:00", "Z")
-    stream.write(json.dumps({"snapshot": SCHEMA, "created_at": created, "userdir": __version__}))
-    stream.write("\n")
-    count = 0
+    target.write(json.dumps({"snapshot": SCHEMA, "created_at": created, "userdir": __version__}))
+    target.write("\n")
+    counts: Counter[str] = Counter()
     for user in users:
-        stream.write(user.model_dump_json() + "\n")
-        count += 1
-    states = {}
+        target.write(user.model_dump_json() + "\n")
+        counts[user.provider] += 1
+    states: dict[str, dict[str, Any]] = {}
     for name, provider in (report.providers if report else {}).items():
         states[name] = {
             "complete": provider.complete,
@@ -71,8 +84,12 @@ def write_snapshot(
             "rejected": len(provider.rejected),
             "errors": [str(error) for error in provider.errors],
         }
-    stream.write(json.dumps({"snapshot_end": states}) + "\n")
-    return count
+    for name in counts.keys() - states.keys():  # listed, but no report says how it ended
+        states[name] = {"complete": False, "yielded": counts[name], "rejected": 0, "errors": []}
+    for name, state in states.items():
+        state["users"] = counts[name]
+    target.write(json.dumps({"snapshot_end": states}) + "\n")
+    return sum(counts.values())
 
 
 @dataclass(frozen=True)
@@ -83,6 +100,28 @@ class ListingState:
     yielded: int = 0
     rejected: int = 0
     errors: tuple[str, ...] = ()
+    #: Why the reader does not trust this listing beyond its trailer, if it does not.
+    note: str | None = None
+
+
+class _Header(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow")
+    snapshot: str
+    created_at: str
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow")
+    complete: bool  # strict: "false" (a string) is refused, never read as True
+    yielded: int = Field(0, ge=0)
+    rejected: int = Field(0, ge=0)
+    errors: list[str] = []
+    users: int | None = Field(None, ge=0)
+
+
+class _Trailer(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow")
+    snapshot_end: dict[str, _State]
 
 
 @dataclass
@@ -98,53 +137,64 @@ class Snapshot:
         """Read a snapshot file; :class:`ConfigurationError` says what is wrong with it."""
         path = Path(path)
         try:
-            with path.open(encoding="utf-8") as handle:
-                return cls.read(handle, name=str(path))
+            with path.open("rb") as handle:
+                return cls.read(_text_lines(handle, str(path)), name=str(path))
         except FileNotFoundError:
             raise ConfigurationError(f"snapshot {str(path)!r} does not exist") from None
+        except OSError as exc:
+            raise ConfigurationError(
+                f"snapshot {str(path)!r} cannot be read: {exc.strerror or exc}"
+            ) from None
 
     @classmethod
     def read(cls, lines: Iterable[str], *, name: str = "<snapshot>") -> Snapshot:
         """Read a snapshot from lines of text (a file, or a list)."""
-        iterator: Iterator[str] = iter(lines)
-        header = _json_line(next(iterator, ""), name, 1)
+        numbered = enumerate(lines, start=1)
+        first = next(numbered, None)
+        if first is None or not first[1].strip():
+            raise _bad(name, 1, f"empty, not a userdir snapshot ({SCHEMA})")
+        header = _json_line(first[1], name, 1)
         if header.get("snapshot") != SCHEMA:
             raise ConfigurationError(f"{name!r} is not a userdir snapshot ({SCHEMA})")
+        created_at = _validate(_Header, header, name, 1, "header").created_at
         users: dict[str, User] = {}
-        listings: dict[str, ListingState] = {}
-        finished = False
-        for number, line in enumerate(iterator, start=2):
+        counts: Counter[str] = Counter()
+        trailer: _Trailer | None = None
+        cut: int | None = None  # a line that is not JSON: fine only as the very last one
+        for number, line in numbered:
             if not line.strip():
                 continue
-            record = _json_line(line, name, number)
+            if cut is not None:
+                raise _bad(name, cut, "not JSON")
+            if trailer is not None:
+                raise _bad(name, number, "data after the trailer")
+            try:
+                record = _json_object(line, name, number)
+            except _NotJSON:
+                cut = number
+                continue
             if "snapshot_end" in record:
-                listings = {
-                    provider: ListingState(
-                        complete=bool(state.get("complete")),
-                        yielded=int(state.get("yielded", 0)),
-                        rejected=int(state.get("rejected", 0)),
-                        errors=tuple(state.get("errors", ())),
-                    )
-                    for provider, state in record["snapshot_end"].items()
-                }
-                finished = True
-                break
+                trailer = _validate(_Trailer, record, name, number, "trailer")
+                continue
             data = {k: v for k, v in record.items() if k not in _COMPUTED}
             try:
                 user = User.model_validate(data)
             except ValidationError as exc:
-                raise ConfigurationError(
-                    f"{name!r} line {number}: not a user ({exc.error_count()} errors)"
-                ) from None
+                raise _bad(name, number, f"not a user ({exc.error_count()} errors)") from None
             users[user.id] = user
-        if not finished:  # cut short: every provider seen is incomplete
-            listings = {u.provider: ListingState(complete=False) for u in users.values()}
-        return cls(
-            created_at=str(header.get("created_at")),
-            users=users,
-            listings=listings,
-            finished=finished,
-        )
+            counts[user.provider] += 1
+        if trailer is None:  # cut short: every provider seen is incomplete
+            why = f"line {cut} is cut short" if cut else "the file has no trailer (cut short)"
+            listings = {p: ListingState(complete=False, note=why) for p in counts}
+        else:
+            listings = {
+                p: _checked(p, state, counts[p]) for p, state in trailer.snapshot_end.items()
+            }
+            for provider in counts.keys() - listings.keys():
+                listings[provider] = ListingState(
+                    complete=False, note="its users are not counted by the trailer"
+                )
+        return cls(created_at=created_at, users=users, listings=listings, finished=bool(trailer))
 
     def providers(self) -> list[str]:
         return list(dict.fromkeys([*self.listings, *(u.provider for u in self.users.values())]))
@@ -154,14 +204,61 @@ class Snapshot:
         return bool(state and state.complete)
 
 
-def _json_line(line: str, name: str, number: int) -> dict[str, Any]:
+def _checked(provider: str, state: _State, found: int) -> ListingState:
+    """The trailer's word for *provider*, unless the file's lines disagree with it."""
+    expected = state.yielded if state.users is None else state.users
+    note = None
+    if found != expected:
+        note = f"the trailer counts {expected} users, the file holds {found}"
+    return ListingState(
+        complete=state.complete and note is None,
+        yielded=state.yielded,
+        rejected=state.rejected,
+        errors=tuple(state.errors),
+        note=note,
+    )
+
+
+class _NotJSON(Exception):
+    pass
+
+
+def _bad(name: str, number: int, problem: str) -> ConfigurationError:
+    return ConfigurationError(f"snapshot {name!r} line {number}: {problem}")
+
+
+def _text_lines(handle: IO[bytes], name: str) -> Iterator[str]:
+    for number, raw in enumerate(handle, start=1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _bad(name, number, "not UTF-8 text") from None
+
+
+def _json_object(line: str, name: str, number: int) -> dict[str, Any]:
     try:
         value = json.loads(line)
-    except ValueError:
-        raise ConfigurationError(f"{name!r} line {number} is not JSON") from None
+    except (ValueError, RecursionError):  # RecursionError: nested beyond json's limit
+        raise _NotJSON from None
     if not isinstance(value, dict):
-        raise ConfigurationError(f"{name!r} line {number} is not a JSON object")
+        raise _bad(name, number, "not a JSON object")
     return value
+
+
+def _json_line(line: str, name: str, number: int) -> dict[str, Any]:
+    try:
+        return _json_object(line, name, number)
+    except _NotJSON:
+        raise _bad(name, number, "not JSON") from None
+
+
+def _validate(model: type[_M], record: dict[str, Any], name: str, number: int, what: str) -> _M:
+    try:
+        return model.model_validate(record)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise _bad(name, number, f"the {what} is malformed ({where}: {error['msg']})") from None
 
 
 @dataclass
@@ -216,7 +313,12 @@ class SnapshotDiff:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
 
     def lines(self) -> Iterator[str]:
-        """A readable account, one finding per line."""
+        """A readable account, one finding per line (control characters replaced,
+        so a name cannot break a line or repaint a terminal)."""
+        for line in self._lines():
+            yield printable(line)
+
+    def _lines(self) -> Iterator[str]:
         yield f"from {self.old_created_at} to {self.new_created_at}"
         for name, d in self.providers.items():
             if not d.certain:
@@ -250,6 +352,13 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> SnapshotDiff:
         ]
         certain = not gaps
         reason = None if certain else f"the {' and '.join(gaps)} listing was incomplete"
+        notes = [
+            f"{label}: {state.note}"
+            for label, snap in (("old", old), ("new", new))
+            if (state := snap.listings.get(provider)) is not None and state.note
+        ]
+        if notes:
+            reason = f"{reason} ({'; '.join(notes)})"
         result[provider] = ProviderDiff(provider, certain=certain, reason=reason)
     for uid, before in old.users.items():
         after = new.users.get(uid)

@@ -18,6 +18,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError("Parquet output needs the extra: pip install 'userdir[parquet]'") from exc
 
+from userdir._output import atomic_write
 from userdir.models import TEXT_COLUMNS, User
 
 __all__ = ["SCHEMA", "write_parquet"]
@@ -46,10 +47,12 @@ def _row(user: User) -> dict[str, Any]:
 
 
 def write_parquet(users: Iterable[User], path: str | Path, *, row_group_size: int = 10_000) -> int:
-    """Write *users* to a Parquet file at *path*; memory stays at one row group."""
+    """Write *users* to a Parquet file at *path*; memory stays at one row group.
+
+    All or nothing: if the listing fails, the previous file at *path* is untouched."""
     count = 0
     batch: list[dict[str, Any]] = []
-    with pq.ParquetWriter(str(path), SCHEMA) as writer:
+    with atomic_write(path, "wb") as sink, pq.ParquetWriter(sink, SCHEMA) as writer:
         for user in users:
             batch.append(_row(user))
             if len(batch) >= row_group_size:
