@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import functools
+import io
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -8,6 +11,11 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from userdir import User, UserStatus, normalize_email
+from userdir._output import write_users
+from userdir.models import OPTIONAL_TEXT_FIELDS
+from userdir.snapshot import Snapshot, write_snapshot
+from userdir.testing import sandbox_provider
+from userdir_freddy.sandbox import SANDBOX_ORGANIZATION_ID
 
 
 def make(**fields: object) -> User:
@@ -93,3 +101,132 @@ def test_normalize_email_is_idempotent_and_lowercase(text: str) -> None:
     if once is not None:
         assert once == once.strip()
         assert once == once.lower()
+
+
+# -- round trip -----------------------------------------------------------------------
+
+OFFSETS = [timezone(timedelta(hours=hours)) for hours in (-12, -5, 0, 5, 14)]
+maybe_text = st.none() | st.text(max_size=12) | st.sampled_from(["", " ", "Zoë", "\x00", "李"])
+maybe_stamp = st.none() | st.datetimes(
+    min_value=datetime(1900, 1, 1),
+    max_value=datetime(2100, 1, 1),
+    timezones=st.none() | st.sampled_from(OFFSETS),
+)
+#: JSON values of ``raw``; not NaN or infinities: JSON has no such numbers, so a
+#: user whose ``raw`` holds one reads back from JSON with null there.
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=8,
+)
+#: Users a plugin could build: None fields, blanks, unicode, NUL, any offset.
+edge_users = st.builds(
+    User,
+    provider=st.from_regex(r"\A[a-z][a-z0-9_-]{0,8}\Z"),
+    native_id=st.text(min_size=1, max_size=12),
+    status=st.sampled_from(UserStatus),
+    is_admin=st.none() | st.booleans(),
+    roles=st.lists(st.text(max_size=6), max_size=3).map(tuple),
+    created_at=maybe_stamp,
+    updated_at=maybe_stamp,
+    last_login_at=maybe_stamp,
+    raw=st.dictionaries(st.text(max_size=6), json_values, max_size=4),
+    **dict.fromkeys(OPTIONAL_TEXT_FIELDS, maybe_text),
+)
+
+
+@functools.cache
+def sandbox_users() -> tuple[User, ...]:
+    """Every user each built-in sandbox lists (Freddy both ways: /v1/user and members)."""
+    providers = [sandbox_provider(name) for name in ("freddy", "pneumatic", "ejento")]
+    members = sandbox_provider(
+        "freddy", organization_id=SANDBOX_ORGANIZATION_ID, include_deleted=True
+    )
+    return tuple(user for provider in [*providers, members] for user in provider.users())
+
+
+@given(st.sampled_from(sandbox_users()) | edge_users)
+def test_a_user_reads_back_equal_from_its_dump_and_its_json(user: User) -> None:
+    assert User.model_validate(user.model_dump()) == user
+    assert User.model_validate_json(user.model_dump_json()) == user
+    again = User.model_validate_json(user.model_dump_json())
+    assert (again.id, again.email_normalized, again.is_active, again.full_name) == (
+        user.id,
+        user.email_normalized,
+        user.is_active,
+        user.full_name,
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("id", "other:u1"),
+        ("id", "u1"),
+        ("id", None),
+        ("email_normalized", "Zoe@Example.com"),  # not lowercased
+        ("email_normalized", None),
+        ("is_active", False),
+        ("is_active", 1),  # equal to True, but not a bool
+        ("is_active", "true"),
+    ],
+)
+def test_a_computed_field_that_disagrees_is_refused_by_name(field: str, value: object) -> None:
+    dump = make(email="Zoe@Example.com").model_dump()
+    with pytest.raises(ValidationError, match=f"{field} does not agree with"):
+        User.model_validate({**dump, field: value})
+
+
+def test_a_computed_field_that_agrees_is_accepted_alone() -> None:
+    user = make(email=" Zoe@Example.COM", status="invited")
+    assert make(id="acme:u1", email=" Zoe@Example.COM", status="invited") == user
+    assert make(email_normalized="zoe@example.com", email=" Zoe@Example.COM") == make(
+        email=" Zoe@Example.COM"
+    )
+    assert make(is_active=False, status="invited").is_active is False
+
+
+def test_a_dump_with_another_error_reports_that_error() -> None:
+    dump = make().model_dump()
+    with pytest.raises(ValidationError, match="native_id") as caught:
+        User.model_validate({**dump, "native_id": True})
+    assert "does not agree" not in str(caught.value)
+
+
+# -- text every export can write ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"full_name": "Eve\udc80"},
+        {"email": "\ud800@example.com"},
+        {"native_id": "u\udfff"},
+        {"roles": ("admin", "r\ud834")},
+    ],
+)
+def test_a_lone_surrogate_in_a_text_field_is_refused(fields: dict[str, object]) -> None:
+    with pytest.raises(ValidationError, match="lone surrogate"):
+        make(**fields)
+
+
+def test_unusual_text_is_written_by_every_export(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow", reason="the parquet extra")
+    from userdir.integrations.parquet import write_parquet
+
+    odd = "Null\x00Byte \u200b\u202eevil \U0001f600 \ufffd \ufeff 李"
+    users = [
+        make(native_id=f"u{odd}", full_name=odd, email=f"{odd}@example.com", roles=(odd,)),
+        make(native_id="u2", raw={"note": odd}),
+    ]
+    for fmt in ("json", "jsonl", "csv", "table"):
+        write_users(users, io.StringIO(), fmt)
+    write_parquet(users, tmp_path / "users.parquet")
+    write_snapshot(users, tmp_path / "users.snapshot")
+    snapshot = Snapshot.load(tmp_path / "users.snapshot")
+    assert set(snapshot.users.values()) == set(users)
+    assert snapshot.users[users[0].id].full_name == odd

@@ -8,7 +8,15 @@ from enum import Enum
 from functools import cached_property
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "MAX_RAW_DEPTH",
@@ -95,6 +103,29 @@ OPTIONAL_TEXT_FIELDS = (
 #: Every text column of an exported user (stored and computed fields).
 TEXT_COLUMNS = ("id", "provider", "native_id", "status", "email_normalized", *OPTIONAL_TEXT_FIELDS)
 
+#: Computed fields a dump carries: accepted back on input when they agree.
+_DERIVED = frozenset({"id", "email_normalized", "is_active"})
+_DISAGREES = {
+    "id": "id does not agree with provider and native_id (it must be '<provider>:<native_id>')",
+    "email_normalized": "email_normalized does not agree with email "
+    "(it must be email stripped, NFC-normalized and lowercased)",
+    "is_active": "is_active does not agree with status (it is true exactly when status is active)",
+}
+
+
+def _refuse_surrogates(value: str) -> str:
+    """*value*, refused when UTF-8 cannot carry it (a lone surrogate): such a
+    user could not be written as JSON, CSV, Parquet or a snapshot.
+
+    Callers test ``value.isascii()`` first: that C-level check passes most text
+    and keeps this off the hot path.
+    """
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError("contains a lone surrogate, which no export can write") from None
+    return value
+
 
 class User(BaseModel):
     """One person in one provider, in userdir's shape.
@@ -103,6 +134,13 @@ class User(BaseModel):
     nothing is invented. ``full_name`` is the provider's when given, else the
     first and last names joined. Datetimes are timezone-aware UTC; a provider's
     naive timestamp is read as UTC. ``raw`` is the provider's JSON as received.
+    Text fields must be encodable as UTF-8 (no lone surrogates); ``raw`` is not
+    walked for that (the response decoder already replaces them).
+
+    A dump reads back as an equal user: ``User.model_validate(u.model_dump()) ==
+    u``, and the same through JSON. The computed ``id``, ``email_normalized`` and
+    ``is_active`` are accepted on input when they agree with the fields they
+    derive from, and refused when they do not.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -151,19 +189,26 @@ class User(BaseModel):
         # Integer ids (Pneumatic, Ejento) become their decimal text; bools are not ids.
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
+        if isinstance(value, str) and not value.isascii():
+            return _refuse_surrogates(value)
         return value
 
     @field_validator(*OPTIONAL_TEXT_FIELDS, mode="before")
     @classmethod
     def _blank_is_missing(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip():
-            return None
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            if not value.isascii():
+                return _refuse_surrogates(value)
         return value
 
     @field_validator("roles")
     @classmethod
     def _no_blank_roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(role for role in value if role.strip())
+        return tuple(
+            role if role.isascii() else _refuse_surrogates(role) for role in value if role.strip()
+        )
 
     @field_validator("created_at", "updated_at", "last_login_at")
     @classmethod
@@ -185,6 +230,24 @@ class User(BaseModel):
         if _nesting_exceeds(value, MAX_RAW_DEPTH):
             raise ValueError(f"is nested deeper than {MAX_RAW_DEPTH} levels")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_agreeing_derived(cls, data: Any) -> Any:
+        # The common case (a record, no computed field) costs one set test. A
+        # dump read back is validated twice: once to compare, once for real.
+        if not isinstance(data, dict) or _DERIVED.isdisjoint(data):
+            return data
+        rest = {key: value for key, value in data.items() if key not in _DERIVED}
+        try:
+            derived = cls.model_validate(rest)
+        except ValidationError:
+            return rest  # the validation proper reports what is wrong
+        for key in _DERIVED.intersection(data):
+            value, expected = data[key], getattr(derived, key)
+            if value != expected or type(value) is not type(expected):
+                raise ValueError(_DISAGREES[key])
+        return rest
 
     @model_validator(mode="after")
     def _derive_full_name(self) -> User:
