@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import email.utils
+import json
+import logging
+import math
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -11,19 +16,26 @@ from pydantic import SecretStr
 from userdir.errors import (
     AuthenticationError,
     BadRequestError,
+    InvalidResponseError,
     NotFoundError,
     PaginationError,
     ProviderError,
     RateLimitError,
     ServerError,
+    TransportError,
 )
 from userdir.http import (
+    MAX_SERVER_WAIT,
     USER_AGENT,
     ClientOptions,
     ErrorDetails,
     RateLimiter,
+    RateWindow,
     RequestCore,
     RetryPolicy,
+    SyncClient,
+    decode_json,
+    pacing_windows,
     parse_retry_after,
     quote_segment,
     retry_delay,
@@ -201,3 +213,184 @@ def test_credentials_echoed_in_code_request_id_or_details_are_redacted() -> None
     everything = f"{error} {error!r} {error.code} {error.request_id} {error.details}"
     assert "ak_topsecret" not in everything
     assert error.details == {"[REDACTED]": ["token [REDACTED] is not valid"]}
+
+
+# -- the one rule for server-requested waits ------------------------------------------
+
+NOW = 1_700_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({"Retry-After": "inf"}, None),
+        ({"Retry-After": "nan"}, None),
+        ({"Retry-After": "-5"}, None),
+        ({"Retry-After": "soon"}, None),
+        ({"retry-after-ms": "inf", "Retry-After": "3"}, 3.0),
+        ({"Retry-After": "1e300"}, MAX_SERVER_WAIT),
+        ({"Retry-After": "Fri, 31 Dec 99999 23:59:59 GMT"}, None),
+        ({"Retry-After": "Tue, 14 Nov 2023 22:15:00 -0000"}, 100.0),  # naive date: UTC
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(NOW + 30)}, 30.0),
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str((NOW + 30) * 1000)}, 30.0),
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "12"}, 12.0),
+        ({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1m30s"}, 90.0),
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1e300"}, MAX_SERVER_WAIT),
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(NOW - 5)}, 0.0),
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "garbage"}, None),
+        ({"X-RateLimit-Remaining": "nan", "X-RateLimit-Reset": "12"}, None),
+        ({"X-RateLimit-Remaining": "3", "X-RateLimit-Reset": "12"}, None),
+    ],
+)
+def test_every_server_wait_goes_through_one_rule_that_absurd_values_cannot_break(
+    headers: dict[str, str], wait: float | None
+) -> None:
+    assert parse_retry_after(httpx.Headers(headers), now=NOW) == pytest.approx(wait)
+
+
+def test_rate_limiter_paces_every_window_freddy_minute_and_hour(clock: FakeClock) -> None:
+    limiter = RateLimiter(windows=(RateWindow(100, 60.0), RateWindow(1000, 3600.0)), clock=clock)
+    sent: list[float] = []
+    for _ in range(2500):  # 250,000 users at Freddy's page size
+        clock.sleep(limiter.reserve())
+        sent.append(clock.now)
+    for i in range(len(sent) - 100):
+        assert sent[i + 100] - sent[i] >= 60.0
+    for i in range(len(sent) - 1000):
+        assert sent[i + 1000] - sent[i] >= 3600.0
+    assert sum(1 for wait in clock.sleeps if wait > 60) >= 2  # the hourly waits show up
+
+
+def test_the_rate_limit_setting_replaces_only_the_per_minute_window() -> None:
+    hourly = RateWindow(1000, 3600.0)
+    options = ClientOptions(auth_headers={}, rate_limits=(RateWindow(100, 60.0), hourly))
+    assert pacing_windows(options) == options.rate_limits
+    assert pacing_windows(options, 30) == (hourly, RateWindow(30, 60.0))
+    legacy = ClientOptions(auth_headers={}, rate_limit_per_minute=0.5)
+    assert pacing_windows(legacy) == (RateWindow(1, 120.0),)
+
+
+def client_for(
+    handler: Callable[[httpx.Request], httpx.Response],
+    clock: FakeClock,
+    *,
+    windows: tuple[RateWindow, ...] = (),
+    **policy: Any,
+) -> SyncClient:
+    acme = core(
+        policy=RetryPolicy(**policy),
+        limiter=RateLimiter(windows=windows, clock=clock),
+        clock=clock,
+    )
+    return SyncClient(acme, transport=httpx.MockTransport(handler), clock=clock)
+
+
+def test_a_200_saying_reset_in_a_year_fails_the_next_request_at_once(clock: FakeClock) -> None:
+    in_a_year = str(clock.now + 365 * 86_400)
+    headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": in_a_year}
+    client = client_for(lambda r: httpx.Response(200, json=[], headers=headers), clock)
+    assert client.get_json(PageRequest("/users")) == []  # this answer is good
+    with pytest.raises(RateLimitError) as caught:
+        client.get_json(PageRequest("/users?page=2"))
+    assert caught.value.retry_after == pytest.approx(365 * 86_400)
+    assert "UTC" in str(caught.value) and "max_retry_after" in str(caught.value)
+    assert clock.sleeps == []
+
+
+def test_our_own_published_pacing_may_wait_long_without_failing(clock: FakeClock) -> None:
+    client = client_for(
+        lambda r: httpx.Response(200, json=[]), clock, windows=(RateWindow(1, 3600.0),)
+    )
+    for _ in range(3):
+        client.get_json(PageRequest("/users"))
+    assert clock.sleeps == [3600.0, 3600.0]
+
+
+def test_waits_over_two_seconds_are_logged_at_info_with_attributes(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    answers = iter([httpx.Response(429, headers={"Retry-After": "45"}), httpx.Response(200)])
+    client = client_for(lambda r: next(answers), clock)
+    with caplog.at_level(logging.DEBUG, logger="userdir.http"):
+        client.send(PageRequest("/users"))
+    [record] = [r for r in caplog.records if hasattr(r, "userdir_wait")]
+    assert record.levelno == logging.INFO and record.name == "userdir.http"
+    assert record.getMessage() == "acme: waiting 45 s (acme asked to retry after HTTP 429)"
+    assert record.__dict__["userdir_wait"] == 45.0
+    assert record.__dict__["userdir_wait_reason"] == "acme asked to retry after HTTP 429"
+    assert record.__dict__["userdir_provider"] == "acme"
+    caplog.clear()
+    short = iter([httpx.Response(503), httpx.Response(200)])
+    client = client_for(lambda r: next(short), clock)
+    with caplog.at_level(logging.DEBUG, logger="userdir.http"):
+        client.send(PageRequest("/users"))
+    [record] = [r for r in caplog.records if hasattr(r, "userdir_wait")]
+    assert record.levelno == logging.DEBUG
+
+
+# -- every failure typed --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "mailto:x",
+        "javascript:alert(1)",
+        "http://[::1",
+        "http://xn--a.com",
+        "http://\u00ad.com",
+        "http://a b",
+        "//evil.test/users",
+    ],
+)
+def test_a_next_link_that_is_no_usable_url_is_pagination_error(link: str) -> None:
+    with pytest.raises(PaginationError) as caught:
+        core().build(PageRequest(link))
+    error = caught.value
+    assert error.__cause__ is None and (error.__context__ is None or error.__suppress_context__)
+
+
+@pytest.mark.parametrize("location", ["http://[::1", "http://xn--a.com", "javascript:x"])
+def test_a_redirect_to_a_bad_location_is_still_the_typed_3xx_error(location: str) -> None:
+    error = core().error_for(httpx.Response(302, headers={"Location": location}))
+    assert type(error) is ProviderError and error.status_code == 302
+    assert "redirected" in error.message
+
+
+def test_a_transport_failure_is_not_chained_to_the_httpx_exception(clock: FakeClock) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("X-API-Key: ak_topsecret", request=request)
+
+    with pytest.raises(TransportError) as caught:
+        client_for(refuse, clock, max_retries=0).send(PageRequest("/users"))
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert "ConnectError" in str(caught.value) and "topsecret" not in str(caught.value)
+
+
+# -- JSON -----------------------------------------------------------------------------
+
+
+def decoded(body: bytes) -> Any:
+    return decode_json(httpx.Response(200, content=body), provider="acme")
+
+
+def test_json_nested_deeper_than_the_decoder_limit_is_invalid_response() -> None:
+    assert decoded(b"[" * 200 + b"]" * 200) is not None
+    for body in (b"[" * 202 + b"]" * 202, b'["\\ud800", ' + b"[" * 300 + b"]" * 301):
+        with pytest.raises(InvalidResponseError, match="nested too deeply"):
+            decoded(body)
+
+
+def test_lone_surrogates_become_replacement_characters_keys_too() -> None:
+    value = decoded(b'[{"name": "a\\ud800b", "\\udc00": "\\ud83d\\ude00"}]')
+    assert value == [{"name": "a\ufffdb", "\ufffd": "\U0001f600"}]
+    json.dumps(value, ensure_ascii=False).encode("utf-8")  # writable anywhere
+
+
+def test_json_reading_keeps_the_stdlib_semantics() -> None:
+    assert decoded(b'{"a": 1, "a": 2}') == {"a": 2}
+    assert decoded(b"[1e400, 12345678901234567890123]") == [math.inf, 12345678901234567890123]
+    assert math.isnan(decoded(b"[NaN, Infinity]")[0])
+    assert decoded(b'\xef\xbb\xbf{"bom": true}') == {"bom": True}
+    with pytest.raises(InvalidResponseError, match="does not parse"):
+        decoded(b"[1" + b"0" * 5000 + b"]")  # over Python's int digit limit, like json

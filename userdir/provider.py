@@ -41,6 +41,7 @@ from .http import (
     RequestCore,
     RetryPolicy,
     SyncClient,
+    pacing_windows,
 )
 from .models import User, UserStatus, normalize_email
 from .pagination import Page, PageRequest, Paginator
@@ -126,7 +127,7 @@ class Provider:
         if not all(isinstance(value, SecretStr) for value in options.auth_headers.values()):
             what = "userdir_client_options gave auth_headers values that are not SecretStr"
             raise self._broken("userdir_client_options", {"settings": settings}, what)
-        rate = settings.rate_limit_per_minute or options.rate_limit_per_minute
+        windows = pacing_windows(options, settings.rate_limit_per_minute)
         self.core = RequestCore(
             self.name,
             settings.base_url,
@@ -134,7 +135,7 @@ class Provider:
             policy=RetryPolicy(
                 max_retries=settings.max_retries, max_retry_after=settings.max_retry_after
             ),
-            limiter=RateLimiter.per_minute(rate, clock=self._clock),
+            limiter=RateLimiter(windows=windows, clock=self._clock),
             # A broken error hook raises here, and the core falls back to its default.
             error_details=lambda response: self._call(
                 "userdir_error_details", ErrorDetails, response=response

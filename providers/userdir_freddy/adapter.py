@@ -26,7 +26,7 @@ from userdir import (
 )
 from userdir.config import ProviderSettings
 from userdir.errors import AuthenticationError, PermissionDeniedError, ProviderError
-from userdir.http import ClientOptions, ErrorDetails, quote_segment
+from userdir.http import ClientOptions, ErrorDetails, RateWindow, quote_segment
 from userdir.pagination import OffsetPagination, Page, PageRequest
 from userdir.testing.sandbox import Sandbox
 
@@ -89,7 +89,11 @@ def userdir_client_options(provider: str, settings: ProviderSettings) -> ClientO
     value = freddy.api_key
     if freddy.auth_scheme == "bearer":
         value = SecretStr(f"Bearer {freddy.api_key.get_secret_value()}")
-    return ClientOptions(auth_headers={header: value}, rate_limit_per_minute=RATE_LIMIT_PER_MINUTE)
+    return ClientOptions(
+        auth_headers={header: value},
+        # Both published limits: 100/minute per user and 1000/hour per organization.
+        rate_limits=(RateWindow(RATE_LIMIT_PER_MINUTE, 60.0), RateWindow(1000, 3600.0)),
+    )
 
 
 @hookimpl
