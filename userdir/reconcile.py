@@ -2,13 +2,24 @@
 who is where, who is missing, what disagrees, and what could not be matched.
 
 Matching is by hashing, never pairwise: every user gives one key per matcher
-(``email`` -> ``email_normalized``, ``username`` -> the lowercased username,
-``id_map`` -> the person an explicit map assigns it), users sharing a key are
-joined with a union-find, and each join remembers why. The whole run is O(N).
+(``email`` -> ``email_normalized``: stripped, NFC, lowercase; ``username`` -> the
+same fold of the username; ``id_map`` -> the person an explicit map assigns it),
+users sharing a key are joined with an iterative union-find, and each join
+remembers why. The whole run is O(N).
 
-Unsafe merges are refused: when two users *of one provider* give the same key,
-that key is ambiguous there, so it joins nobody from that provider; both users
-are reported in ``duplicates``. Users with no key at all are ``unmatched``.
+Unsafe merges are refused, because joining two different people is worse than
+leaving one person in two pieces:
+
+- Placeholders (``N/A``, ``-``, ``none``, an email with no ``@`` or no dotted
+  domain) are not keys; a user with nothing else is ``unmatched``.
+- Keys differ when they differ by more than case and NFC/NFD. Keys that only a
+  Unicode compatibility fold makes equal (the Kelvin sign ``K`` and ``k``, ``ß``
+  and ``ss``, fullwidth letters, ligatures) join nobody: they are reported in
+  ``possible_matches`` for a human.
+- When two users *of one provider* give the same key, that key is ambiguous
+  there, so it joins nobody from that provider; both users are reported in
+  ``duplicates``, and identities holding that key elsewhere are neither present
+  in nor missing from that provider (``Identity.ambiguous_in``).
 
 The JSON form (:meth:`ReconciliationReport.to_dict`) has a stable, versioned
 schema, documented in ``docs/reconciliation.md``.
@@ -19,6 +30,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -27,33 +39,95 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ._compat import tomllib
-from ._output import neutralize_cell, printable
+from ._output import markdown_cell, neutralize_cell
 from .errors import ConfigurationError
-from .models import User
+from .models import User, UserStatus
 
 __all__ = [
+    "CONFLICT_KINDS",
     "MATCHERS",
+    "PLACEHOLDERS",
     "SCHEMA",
     "Conflict",
     "Duplicate",
     "Identity",
+    "PossibleMatch",
     "ReconciliationReport",
     "load_id_map",
     "reconcile",
 ]
 
 SCHEMA = "userdir.reconciliation/1"
-ConflictKind = Literal["status", "name", "admin"]
+ConflictKind = Literal["status", "status_invited", "name", "admin"]
+CONFLICT_KINDS: tuple[ConflictKind, ...] = ("status", "status_invited", "name", "admin")
+
+#: Values that stand for "no value": never a username, nor an email's local part.
+PLACEHOLDERS = frozenset(
+    {
+        *("-", "--", "?", "n/a", "none", "null", "nil", "unknown", "undefined"),
+        *("noreply", "no-reply", "donotreply", "do-not-reply"),
+    }
+)
+# local@domain: one @, a dotted domain with no empty label (not "localhost"), and
+# no whitespace or control character anywhere.
+_LABEL = r"[^@.\s\x00-\x1f\x7f]+"
+_EMAIL = re.compile(rf"([^@\s\x00-\x1f\x7f]+)@({_LABEL}(?:\.{_LABEL})+)")
+_ALNUM = re.compile(r"[^\W_]")
+
+
+def _compat_sensitive(char: str) -> bool:
+    """True when *char* only equals something else through more than case and
+    NFC/NFD: a compatibility or singleton decomposition (fullwidth letters, ``ﬁ``,
+    the Kelvin sign), or a case mapping that is not one to one (``ß``, ``İ``)."""
+    decomposition = unicodedata.decomposition(char)
+    return (
+        decomposition.startswith("<")  # compatibility: wide, compat, super, noBreak...
+        or (decomposition != "" and " " not in decomposition)  # singleton: Kelvin, Ohm
+        or char.casefold() != char.lower()
+        or len(char.lower()) != 1
+    )
+
+
+def _fold(text: str) -> str:
+    """*text* lowercased and NFC-normalized, except that a compatibility-sensitive
+    character is kept as it is, so that no match can depend on it."""
+    if text.isascii():
+        return text.lower()
+    parts: list[str] = []
+    start = 0
+    for index, char in enumerate(text):
+        if ord(char) > 127 and _compat_sensitive(char):
+            parts += [unicodedata.normalize("NFC", text[start:index]).lower(), char]
+            start = index + 1
+    parts.append(unicodedata.normalize("NFC", text[start:]).lower())
+    return "".join(parts)
+
+
+def _loose(key: str) -> str:
+    """The widest fold (NFKC plus case folding): keys equal only here need a human."""
+    if key.isascii():
+        return key
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", key).casefold())
+
+
+def _is_word(text: str) -> bool:
+    return text not in PLACEHOLDERS and _ALNUM.search(text) is not None
 
 
 def _email_key(user: User) -> str | None:
-    return user.email_normalized
+    if user.email is None:
+        return None
+    # email_normalized (strip, NFC, lower), but NFC alone would map the Kelvin sign to K
+    key = _fold(user.email.strip())
+    match = _EMAIL.fullmatch(_loose(key))
+    return key if match is not None and _is_word(match.group(1)) else None
 
 
 def _username_key(user: User) -> str | None:
     if not user.username:
         return None
-    return unicodedata.normalize("NFC", user.username.strip()).casefold() or None
+    key = _fold(user.username.strip())
+    return key if _is_word(_loose(key)) else None
 
 
 #: Built-in matchers: name -> the key a user gives (None: nothing to match on).
@@ -70,12 +144,17 @@ class Identity:
     ``key`` is the identity's best key (``id_map:…`` before ``email:…`` before
     ``username:…``; the user id when it has none it can use); ``matched_by``
     says why its users were joined (``id_map``, ``email``, ``username``), empty
-    for an identity of one user.
+    for an identity of one user. ``missing_from``: the providers reconciled that
+    have no user of it. ``ambiguous_in``: the providers where a user shares one of
+    its keys but could not be joined because that key is a duplicate there (see
+    ``duplicates``): neither present nor missing.
     """
 
     key: str
     users: tuple[User, ...]
     matched_by: tuple[str, ...]
+    missing_from: tuple[str, ...] = ()
+    ambiguous_in: tuple[str, ...] = ()
 
     @property
     def providers(self) -> tuple[str, ...]:
@@ -87,7 +166,13 @@ class Identity:
 
 @dataclass(frozen=True)
 class Conflict:
-    """Providers disagree about one identity: ``status`` drift, ``name`` or ``admin``."""
+    """Providers disagree about one identity.
+
+    ``status``: active in one provider, inactive in another (access drift).
+    ``status_invited``: an invitation is pending in one provider while the user is
+    active or inactive in another. ``name``: full names differ. ``admin``:
+    ``is_admin`` differs.
+    """
 
     kind: ConflictKind
     identity: Identity
@@ -95,7 +180,12 @@ class Conflict:
 
     def values(self) -> dict[str, Any]:
         """user id -> the disagreeing value."""
-        attribute = {"status": "status", "name": "full_name", "admin": "is_admin"}[self.kind]
+        attribute = {
+            "status": "status",
+            "status_invited": "status",
+            "name": "full_name",
+            "admin": "is_admin",
+        }[self.kind]
         return {u.id: _plain(getattr(u, attribute)) for u in self.users}
 
 
@@ -106,6 +196,24 @@ class Duplicate:
     provider: str
     key: str
     users: tuple[User, ...]
+
+
+@dataclass(frozen=True)
+class PossibleMatch:
+    """Users whose keys are equal only under Unicode compatibility folding (the
+    Kelvin sign and ``k``, ``ß`` and ``ss``, fullwidth letters, ligatures): perhaps
+    one person, perhaps a look-alike. Not merged; a human decides (an id map
+    joins them for good).
+
+    ``key`` is the folded key they share (``email:kim@example.com``);
+    ``identities`` the separate identities they stay in; ``reason`` names the
+    characters involved.
+    """
+
+    key: str
+    users: tuple[User, ...]
+    identities: tuple[Identity, ...]
+    reason: str
 
 
 @dataclass
@@ -120,6 +228,7 @@ class ReconciliationReport:
     match_on: tuple[str, ...]
     only_in: dict[str, list[User]] = field(default_factory=dict)
     missing_from: dict[str, list[Identity]] = field(default_factory=dict)
+    possible_matches: list[PossibleMatch] = field(default_factory=list)
 
     @property
     def matched(self) -> list[Identity]:
@@ -127,7 +236,7 @@ class ReconciliationReport:
         return [identity for identity in self.identities if len(identity.providers) > 1]
 
     def summary(self) -> dict[str, Any]:
-        kinds: dict[str, int] = {"status": 0, "name": 0, "admin": 0}
+        kinds: dict[str, int] = dict.fromkeys(CONFLICT_KINDS, 0)
         for conflict in self.conflicts:
             kinds[conflict.kind] += 1
         return {
@@ -139,6 +248,7 @@ class ReconciliationReport:
             "conflicts": kinds,
             "duplicates": len(self.duplicates),
             "unmatched": len(self.unmatched),
+            "possible_matches": len(self.possible_matches),
         }
 
     # -- exports --------------------------------------------------------------------
@@ -159,6 +269,8 @@ class ReconciliationReport:
                     "matched_by": list(i.matched_by),
                     "providers": list(i.providers),
                     "users": [u.id for u in i.users],
+                    "missing_from": list(i.missing_from),
+                    "ambiguous_in": list(i.ambiguous_in),
                 }
                 for i in self.identities
             ],
@@ -173,6 +285,15 @@ class ReconciliationReport:
                 for d in self.duplicates
             ],
             "unmatched": [u.id for u in self.unmatched],
+            "possible_matches": [
+                {
+                    "key": m.key,
+                    "reason": m.reason,
+                    "users": [u.id for u in m.users],
+                    "identities": [i.key for i in m.identities],
+                }
+                for m in self.possible_matches
+            ],
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -190,6 +311,13 @@ class ReconciliationReport:
         for duplicate in self.duplicates:
             for user in duplicate.users:
                 flags[user.id].append("duplicate")
+        for identity in self.identities:
+            for provider in identity.ambiguous_in:
+                for user in identity.users:
+                    flags[user.id].append(f"ambiguous_in:{provider}")
+        for match in self.possible_matches:
+            for user in match.users:
+                flags[user.id].append("possible_match")
         for user in self.unmatched:
             flags[user.id].append("unmatched")
         out = io.StringIO()
@@ -203,12 +331,13 @@ class ReconciliationReport:
             "status",
             "is_admin",
             "findings",
+            "missing_from",  # added last: readers by position keep working
         ]
         writer = csv.writer(out)  # RFC 4180 "\r\n": a bare CR in a cell gets quoted
         writer.writerow(columns)
-        rows = [(i.key, i.matched_by, u) for i in self.identities for u in i.users]
-        rows += [("", (), u) for u in self.unmatched]
-        for key, matched_by, user in rows:
+        rows = [(i.key, i.matched_by, i.missing_from, u) for i in self.identities for u in i.users]
+        rows += [("", (), (), u) for u in self.unmatched]
+        for key, matched_by, missing, user in rows:
             cells = [
                 key,
                 ";".join(matched_by),
@@ -219,6 +348,7 @@ class ReconciliationReport:
                 user.status.value,
                 _plain(user.is_admin),
                 ";".join(flags.get(user.id, [])),
+                ";".join(missing),
             ]
             writer.writerow([neutralize_cell(str(cell)) for cell in cells])
         return out.getvalue()
@@ -230,7 +360,8 @@ class ReconciliationReport:
         return render_html(self, title=title)
 
     def to_markdown(self) -> str:
-        """A readable report: summary, then conflicts, only-in, missing, duplicates, unmatched."""
+        """A readable report: summary, then conflicts, only-in, missing, duplicates,
+        unmatched and possible matches."""
         s = self.summary()
         lines = [
             "# Reconciliation report",
@@ -247,6 +378,7 @@ class ReconciliationReport:
             *(f"| {k} conflicts | {n} |" for k, n in s["conflicts"].items()),
             f"| duplicates | {s['duplicates']} |",
             f"| unmatched | {s['unmatched']} |",
+            f"| possible matches (for a human) | {s['possible_matches']} |",
         ]
 
         def table(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -262,7 +394,9 @@ class ReconciliationReport:
                     "|" + "---|" * len(header),
                 ]
             )
-            lines.extend("| " + " | ".join(_md(cell) for cell in row) + " |" for row in body)
+            lines.extend(
+                "| " + " | ".join(markdown_cell(cell) for cell in row) + " |" for row in body
+            )
 
         table(
             "Conflicts",
@@ -294,6 +428,11 @@ class ReconciliationReport:
             ["id", "name", "status"],
             ((u.id, u.full_name, u.status.value) for u in self.unmatched),
         )
+        table(
+            "Possible matches (not merged: for a human)",
+            ["key", "users", "reason"],
+            ((m.key, ", ".join(u.id for u in m.users), m.reason) for m in self.possible_matches),
+        )
         return "\n".join(lines) + "\n"
 
 
@@ -312,12 +451,6 @@ def _user_facts(user: User) -> dict[str, Any]:
         "status": user.status.value,
         "is_admin": user.is_admin,
     }
-
-
-def _md(value: Any) -> str:
-    """A markdown table cell: no pipes, newlines or control characters."""
-    text = printable("" if value is None else str(value), " ")
-    return text.replace("\\", "\\\\").replace("|", "\\|")
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -359,19 +492,29 @@ def load_id_map(path: str | Path) -> dict[str, str]:
 
 
 class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
+    """Disjoint sets of ``0..n-1`` without recursion: union by size keeps trees
+    O(log n) deep and path halving flattens them as they are walked, so a chain
+    of 100,000 users needs no deeper a stack than one user."""
 
-    def find(self, item: str) -> str:
-        parent = self.parent.setdefault(item, item)
-        if parent != item:
-            parent = self.parent[item] = self.find(parent)
-        return parent
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+        self.size = [1] * n
 
-    def union(self, a: str, b: str) -> None:
+    def find(self, item: int) -> int:
+        parent = self.parent
+        while parent[item] != item:
+            parent[item] = parent[parent[item]]  # halve the path
+            item = parent[item]
+        return item
+
+    def union(self, a: int, b: int) -> None:
         root_a, root_b = self.find(a), self.find(b)
-        if root_a != root_b:
-            self.parent[root_b] = root_a
+        if root_a == root_b:
+            return
+        if self.size[root_a] < self.size[root_b]:
+            root_a, root_b = root_b, root_a
+        self.parent[root_b] = root_a
+        self.size[root_a] += self.size[root_b]
 
 
 def reconcile(
@@ -403,72 +546,118 @@ def reconcile(
     by_id: dict[str, User] = {}
     for user in users:
         by_id.setdefault(user.id, user)
-    seen_providers = tuple(dict.fromkeys(u.provider for u in by_id.values()))
+    people = list(by_id.values())  # users are their index in here from now on
+    seen_providers = tuple(dict.fromkeys(u.provider for u in people))
     all_providers = tuple(providers) if providers else seen_providers
 
-    # key -> provider -> users claiming it
-    claims: dict[tuple[str, str], dict[str, list[User]]] = defaultdict(lambda: defaultdict(list))
-    for user in by_id.values():
+    claims: dict[tuple[str, str], list[int]] = defaultdict(list)  # key -> users giving it
+    for index, user in enumerate(people):
         for name, key_of in matchers:
             key = key_of(user)
             if key:
-                claims[(name, key)][user.provider].append(user)
+                claims[(name, key)].append(index)
 
-    links = _UnionFind()
-    reasons: dict[str, set[str]] = defaultdict(set)  # user id -> matchers that joined it
-    usable_keys: dict[str, list[tuple[int, str]]] = defaultdict(list)  # user id -> its keys
+    links = _UnionFind(len(people))
+    reasons: dict[int, set[str]] = defaultdict(set)  # user -> matchers that joined it
+    best: dict[int, tuple[int, str]] = {}  # user -> its preferred usable key
+    near: dict[int, set[str]] = defaultdict(set)  # user -> providers of unjoinable claims
+    folded: dict[tuple[str, str], set[str]] = defaultdict(set)  # loose key -> exact keys
     order = {name: index for index, (name, _) in enumerate(matchers)}
     duplicates: list[Duplicate] = []
-    keyed: set[str] = set()
-    for (name, key), per_provider in claims.items():
-        usable: list[User] = []
-        for provider, claimants in per_provider.items():
-            keyed.update(u.id for u in claimants)
-            if len(claimants) > 1:  # ambiguous inside one provider: join nobody on it
-                duplicates.append(Duplicate(provider, f"{name}:{key}", tuple(claimants)))
+    keyed = [False] * len(people)
+    for (name, key), claimants in claims.items():
+        if name != "id_map" and not key.isascii() and _loose(key) != key:
+            folded[(name, _loose(key))].add(key)
+        preference = (order[name], key)
+        if len(claimants) == 1:  # the common case, kept cheap
+            index = claimants[0]
+            keyed[index] = True
+            if index not in best or preference < best[index]:
+                best[index] = preference
+            continue
+        per_provider: dict[str, list[int]] = defaultdict(list)
+        for index in claimants:
+            keyed[index] = True
+            per_provider[people[index].provider].append(index)
+        usable: list[int] = []
+        for provider, twins in per_provider.items():
+            if len(twins) > 1:  # ambiguous inside one provider: join nobody on it
+                duplicates.append(
+                    Duplicate(provider, f"{name}:{key}", tuple(people[i] for i in twins))
+                )
             else:
-                usable.append(claimants[0])
-        for user in usable:
-            usable_keys[user.id].append((order[name], f"{name}:{key}"))
+                usable.append(twins[0])
+        if len(usable) < len(claimants):
+            # Everyone giving this key is accounted for in every provider where it is
+            # given, joined or not: a duplicate never makes anyone "missing" there.
+            for index in claimants:
+                near[index].update(per_provider)
+        for index in usable:
+            if index not in best or preference < best[index]:
+                best[index] = preference
         for other in usable[1:]:
-            links.union(usable[0].id, other.id)
+            links.union(usable[0], other)
         if len(usable) > 1:
-            for user in usable:
-                reasons[user.id].add(name)
+            for index in usable:
+                reasons[index].add(name)
 
-    groups: dict[str, list[User]] = defaultdict(list)
+    groups: dict[int, list[int]] = defaultdict(list)
     unmatched: list[User] = []
-    for user in by_id.values():
-        if user.id in keyed:
-            groups[links.find(user.id)].append(user)
+    for index, user in enumerate(people):
+        if keyed[index]:
+            groups[links.find(index)].append(index)
         else:
             unmatched.append(user)
 
     rank = {provider: index for index, provider in enumerate(all_providers)}
     identities: list[Identity] = []
-    for members in groups.values():
-        members.sort(key=lambda u: (rank.get(u.provider, len(rank)), u.native_id))
-        keys = [k for u in members for k in usable_keys[u.id]]
-        why = sorted({r for u in members for r in reasons[u.id]}, key=order.__getitem__)
-        identities.append(
-            Identity(
-                key=min(keys)[1] if keys else members[0].id,
-                users=tuple(members),
-                matched_by=tuple(why),
-            )
+    by_root: dict[int, Identity] = {}
+    for root, indexes in groups.items():
+        members = sorted(
+            (people[i] for i in indexes),
+            key=lambda u: (rank.get(u.provider, len(rank)), u.native_id),
         )
+        preferred = min((best[i] for i in indexes if i in best), default=None)
+        why = sorted({r for i in indexes for r in reasons.get(i, ())}, key=order.__getitem__)
+        present = {u.provider for u in members}
+        elsewhere = {p for i in indexes for p in near.get(i, ())} - present
+        identity = Identity(
+            key=f"{matchers[preferred[0]][0]}:{preferred[1]}" if preferred else members[0].id,
+            users=tuple(members),
+            matched_by=tuple(why),
+            missing_from=tuple(p for p in all_providers if p not in present | elsewhere),
+            ambiguous_in=tuple(sorted(elsewhere, key=lambda p: (rank.get(p, len(rank)), p))),
+        )
+        identities.append(identity)
+        by_root[root] = identity
     identities.sort(key=lambda i: i.key)
+
+    possible: list[PossibleMatch] = []
+    for (name, loose), exact in folded.items():
+        exact_keys = sorted(exact | ({loose} if (name, loose) in claims else set()))
+        if len(exact_keys) < 2:
+            continue
+        indexes = [i for k in exact_keys for i in claims[(name, k)]]
+        involved = {i.key: i for i in (by_root[links.find(index)] for index in indexes)}
+        if len(involved) > 1:  # already one identity (say, by an id map): nothing to decide
+            possible.append(
+                PossibleMatch(
+                    key=f"{name}:{loose}",
+                    users=tuple(people[i] for i in indexes),
+                    identities=tuple(involved.values()),
+                    reason=_folding_reason(exact_keys),
+                )
+            )
 
     conflicts = [c for identity in identities for c in _conflicts(identity)]
     only_in: dict[str, list[User]] = {p: [] for p in all_providers}
     missing_from: dict[str, list[Identity]] = {p: [] for p in all_providers}
     for identity in identities:
-        present = identity.providers
-        if len(present) == 1:
-            only_in.setdefault(present[0], []).extend(identity.users)
-        for provider in all_providers:
-            if provider not in present:
-                missing_from[provider].append(identity)
+        where = identity.providers
+        if len(where) == 1 and not identity.ambiguous_in:
+            only_in.setdefault(where[0], []).extend(identity.users)
+        for provider in identity.missing_from:
+            missing_from[provider].append(identity)
     return ReconciliationReport(
         providers=all_providers,
         identities=identities,
@@ -478,7 +667,14 @@ def reconcile(
         match_on=tuple(name for name, _ in matchers),
         only_in=only_in,
         missing_from=missing_from,
+        possible_matches=sorted(possible, key=lambda m: m.key),
     )
+
+
+def _folding_reason(keys: Iterable[str]) -> str:
+    chars = sorted({c for key in keys for c in key if ord(c) > 127 and _compat_sensitive(c)})
+    named = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '(unnamed)')}" for c in chars)
+    return "equal only after Unicode compatibility folding" + (f": {named}" if named else "")
 
 
 def _conflicts(identity: Identity) -> list[Conflict]:
@@ -486,8 +682,11 @@ def _conflicts(identity: Identity) -> list[Conflict]:
         return []
     found: list[Conflict] = []
     users = identity.users
-    if len({u.status for u in users}) > 1:
-        found.append(Conflict("status", identity, users))
+    statuses = {u.status for u in users}
+    if {UserStatus.active, UserStatus.inactive} <= statuses:
+        found.append(Conflict("status", identity, users))  # access drift
+    elif len(statuses) > 1:  # an invitation pending beside an active or inactive account
+        found.append(Conflict("status_invited", identity, users))
     named = [u for u in users if u.full_name]
     if any(not _same_name(named[0].full_name or "", u.full_name or "") for u in named[1:]):
         found.append(Conflict("name", identity, tuple(named)))
