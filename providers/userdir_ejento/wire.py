@@ -1,9 +1,14 @@
-"""Ejento (V2 Legacy) JSON, as their API documents it. Unknown fields are kept.
+"""Ejento (V2 Legacy) JSON, as their API documents it: a tolerant reader.
 
 Sources: providers.md and the "Get User" doc page (``GET /v2/api/user/{user_id}``).
 Every answer is wrapped in ``{"success", "message", "data"}``. The list answer is
 not documented: :class:`EjentoPage` is Django REST framework's page, inferred from
 the Django field names (``date_joined``, ``is_staff``, ``is_superuser``).
+
+Only the fields userdir maps onto ``User`` (or needs to page and read errors)
+are modelled and validated, strictly. Every other field (the organization's
+``created_by``, ``modified_on``, ``is_deleted``, ...) is not: whatever its type,
+it stays in ``User.raw`` untouched and never rejects a record.
 """
 
 from __future__ import annotations
@@ -17,9 +22,9 @@ __all__ = ["EjentoEnvelope", "EjentoOrganization", "EjentoPage", "EjentoUser", "
 
 
 class _Wire(BaseModel):
-    # Keep what we do not know about: it lands in User.raw untouched anyway, and a
-    # new field must never make a record invalid.
-    model_config = ConfigDict(extra="allow", frozen=True)
+    # Ignore what is not modelled: the record lands in User.raw whole anyway, and
+    # a field userdir does not map must never make a record invalid.
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class EjentoEnvelope(_Wire):
@@ -35,19 +40,13 @@ class EjentoEnvelope(_Wire):
 
 
 class EjentoOrganization(_Wire):
-    """A user's ``organization``, nested in full in every user record."""
+    """A user's ``organization``, nested in full in every user record. Not
+    modelled (kept in ``raw``): ``domain``, ``description``, ``org_logo_url``,
+    ``org_icon_url``, ``is_deleted``, ``created_by``, ``created_on``,
+    ``modified_by``, ``modified_on``."""
 
     id: int
     org_name: str | None = None
-    domain: str | None = None
-    description: str | None = None
-    org_logo_url: str | None = None
-    org_icon_url: str | None = None
-    is_deleted: bool | None = None
-    created_by: str | None = None
-    created_on: datetime | None = None
-    modified_by: str | None = None
-    modified_on: datetime | None = None
 
 
 class EjentoUser(_Wire):
@@ -71,13 +70,12 @@ class EjentoUser(_Wire):
 class EjentoPage(_Wire):
     """A Django REST framework page: ``{count, next, previous, results}`` (inferred).
 
-    ``next``/``previous`` are absolute URLs or null. Records are validated one by
-    one (:class:`EjentoUser`), so one bad record does not sink the page.
+    ``next`` is an absolute URL or null (``previous`` is not read). Records are
+    validated one by one (:class:`EjentoUser`), so one bad record does not sink the page.
     """
 
     count: int | None = None
     next: str | None = None
-    previous: str | None = None
     results: list[dict[str, Any]]
 
 

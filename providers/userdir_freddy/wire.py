@@ -1,13 +1,18 @@
-"""Freddy (Aitronos) JSON, as their API documents it. Unknown fields are kept.
+"""Freddy (Aitronos) JSON, as their API documents it: a tolerant reader.
 
 Sources: providers.md and the seed pages (User object, Get User By Id, the user
 guide). Where two doc pages disagree (member search responses, member role and
 status shapes), both forms are accepted.
+
+Only the fields userdir maps onto ``User`` (or needs to page and read errors)
+are modelled and validated, strictly. Every other field (``birthday``,
+``gender``, ``last_verified``, the membership ``id``, ...) is not: whatever its
+type, it stays in ``User.raw`` untouched and never rejects a record.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
@@ -25,15 +30,17 @@ __all__ = [
 
 
 class _Wire(BaseModel):
-    # Keep what we do not know about: it lands in User.raw untouched anyway, and a
-    # new field must never make a record invalid.
-    model_config = ConfigDict(extra="allow", frozen=True)
+    # Ignore what is not modelled: the record lands in User.raw whole anyway, and
+    # a field userdir does not map must never make a record invalid.
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class FreddyUser(_Wire):
     """``GET /v1/user``, ``/v1/user/{id}``, ``/v1/user/email/{email}``, ``/v1/user/me``.
 
     Ids are ``usr_…`` on most pages and ``uid_…`` on the object page: opaque.
+    Not modelled (kept in ``raw``): ``birthday``, ``country_id``, ``post_code``,
+    ``gender``, ``last_verified``.
     """
 
     id: str = Field(min_length=1)
@@ -43,13 +50,8 @@ class FreddyUser(_Wire):
     full_name: str | None = None
     first_name: str | None = None
     last_name: str | None = None
-    birthday: date | None = None
     profile_image: str | None = None
     timezone: str | None = None
-    country_id: str | None = None
-    post_code: str | None = None
-    gender: str | None = None
-    last_verified: datetime | None = None
     last_login: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -62,23 +64,22 @@ class FreddyUserList(RootModel[list[dict[str, Any]]]):
 
 
 class FreddyRef(_Wire):
-    """A member's ``role`` or ``status``: ``{id, name}`` (status adds ``selectable_in_ui``)."""
+    """A member's ``role`` or ``status``: ``{id, name}`` (status adds
+    ``selectable_in_ui``, not modelled)."""
 
     id: str | None = None
     name: str | None = None
-    selectable_in_ui: bool | None = None
 
 
 class FreddyMember(_Wire):
     """A member from ``POST /v1/organizations/{org_id}/users``.
 
-    ``id`` is the membership id (``orgusr_…``/``orguser_…``); ``user_id`` is the
-    user. One doc version nests ``role``/``status``, another flattens them to
-    ``role_id``/``role_name``/``status_id``/``status_name``: both are read into
-    :attr:`role` and :attr:`status`.
+    ``user_id`` is the user; ``id``, the membership id (``orgusr_…``/``orguser_…``),
+    is not mapped and stays in ``raw``. One doc version nests ``role``/``status``,
+    another flattens them to ``role_id``/``role_name``/``status_id``/``status_name``:
+    both are read into :attr:`role` and :attr:`status`.
     """
 
-    id: str = Field(min_length=1)
     user_id: str = Field(min_length=1)
     organization_id: str | None = None
     full_name: str | None = None
@@ -109,8 +110,6 @@ class FreddyMemberPage(_Wire):
 
     records: list[dict[str, Any]]
     total: int | None = None
-    skip: int | None = None
-    take: int | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -118,12 +117,12 @@ class FreddyMemberPage(_Wire):
         if not isinstance(data, dict):
             raise ValueError(f"expected a JSON object, got {type(data).__name__}")
         if "users" in data:
-            records, total, take = data["users"], data.get("total_users_count"), data.get("take")
+            records, total = data["users"], data.get("total_users_count")
         elif "members" in data:
-            records, total, take = data["members"], data.get("total"), data.get("limit")
+            records, total = data["members"], data.get("total")
         else:
             raise ValueError("neither 'users' nor 'members' in the member-search answer")
-        return {"records": records, "total": total, "skip": data.get("skip"), "take": take}
+        return {"records": records, "total": total}
 
 
 class MemberIds(RootModel[list[str]]):
@@ -131,14 +130,13 @@ class MemberIds(RootModel[list[str]]):
 
 
 class FreddyError(_Wire):
+    """What userdir reads of an error; ``system_message``, ``type``, ``status``,
+    ``timestamp`` and ``details`` are not modelled, so odd values there cannot
+    hide the message."""
+
     code: str | None = None
     message: str | None = None
-    system_message: str | None = None
-    type: str | None = None
-    status: int | None = None
     trace_id: str | None = None
-    timestamp: datetime | None = None
-    details: Any = None
 
 
 class FreddyErrorEnvelope(_Wire):

@@ -1,24 +1,26 @@
-"""Pneumatic JSON, as their API documents it. Unknown fields are kept.
+"""Pneumatic JSON, as their API documents it: a tolerant reader.
 
 Sources: providers.md, the "Public API: Users" wiki page and the open-source
-backend (pneumaticapp/pneumaticworkflow). Where they disagree (``invited_from``
-values, ``is_staff``, the shape of a 400 body), every documented form is accepted.
+backend (pneumaticapp/pneumaticworkflow). Where they disagree (the shape of a 400
+body), every documented form is accepted.
+
+Only the fields userdir maps onto ``User`` (or needs to page and read errors)
+are modelled and validated, strictly. Every other field (``vacation``,
+``invite``, ``groups``, ``date_fmt``, ...) is not: whatever its type, it stays in
+``User.raw`` untouched and never rejects a record.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
+from pydantic import BaseModel, ConfigDict, FiniteFloat, model_validator
 
 __all__ = [
     "PneumaticDetail",
-    "PneumaticInvite",
     "PneumaticStatus",
     "PneumaticUser",
     "PneumaticUserPage",
-    "PneumaticVacation",
     "PneumaticValidationError",
 ]
 
@@ -27,40 +29,19 @@ PneumaticStatus = Literal["active", "inactive", "invited"]
 
 
 class _Wire(BaseModel):
-    # Keep what we do not know about: it lands in User.raw untouched anyway, and a
-    # new field must never make a record invalid.
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
-class PneumaticVacation(_Wire):
-    """A user's absence: ``absence_status`` is active, vacation or sick_leave."""
-
-    start_date: date | None = None
-    end_date: date | None = None
-    absence_status: str | None = None
-    substitute_user_ids: list[int] = Field(default_factory=list)
-
-
-class PneumaticInvite(_Wire):
-    """The pending invitation of an ``invited`` user.
-
-    ``invited_from`` stays a plain string: the wiki lists email, google and slack,
-    the current backend email, microsoft, google, auth0 and okta.
-    """
-
-    id: str | None = None  # a UUID
-    by_username: str | None = None
-    date_created: datetime | None = None
-    invited_by: int | None = None
-    invited_from: str | None = None
+    # Ignore what is not modelled: the record lands in User.raw whole anyway, and
+    # a field userdir does not map must never make a record invalid.
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class PneumaticUser(_Wire):
     """One user of ``GET /accounts/users`` and ``GET /accounts/users/{id}``.
 
     ``type`` is user or guest (a plain string, so a new type does not reject the
-    record). ``email`` is stored lowercase and may be empty. ``is_staff`` appears
-    in older docs only. ``date_joined_tsp`` is Unix seconds as a float.
+    record). ``email`` is stored lowercase and may be empty. ``date_joined_tsp``
+    is Unix seconds as a float. Not modelled (kept in ``raw``): ``is_staff``
+    (older docs), ``date_fmt``, ``date_fdw``, ``groups``, ``manager_id``,
+    ``subordinates_ids``, ``vacation`` and ``invite`` (invited users only).
     """
 
     id: int
@@ -73,31 +54,22 @@ class PneumaticUser(_Wire):
     photo: str | None = None
     is_admin: bool | None = None
     is_account_owner: bool | None = None
-    is_staff: bool | None = None
     date_joined_tsp: FiniteFloat | None = None
     language: str | None = None
     timezone: str | None = None
-    date_fmt: str | None = None
-    date_fdw: int | None = None  # first day of the week, 0 (Sunday) to 6
-    groups: list[int] = Field(default_factory=list)
-    manager_id: int | None = None
-    subordinates_ids: list[int] = Field(default_factory=list)
-    vacation: PneumaticVacation | None = None
-    invite: PneumaticInvite | None = None
 
 
 class PneumaticUserPage(_Wire):
     """A listing answer: ``{count, next, previous, results}`` when ``limit`` is sent,
     a bare array of every user when it is not (read as one page, no ``next``).
 
-    ``next``/``previous`` are absolute URLs or null. Records stay plain dicts and
-    are validated one by one, so one bad record does not sink its page.
+    ``next`` is an absolute URL or null (``previous`` is not read). Records stay
+    plain dicts and are validated one by one, so one bad record does not sink its page.
     """
 
     results: list[dict[str, Any]]
     count: int | None = None
     next: str | None = None
-    previous: str | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -72,6 +72,26 @@ def wrapped(data: Any, *, success: bool = True, message: str = "ok") -> dict[str
     return {"success": success, "message": message, "data": data}
 
 
+def test_wrong_types_in_unmapped_fields_never_reject_a_record(sandbox: EjentoSandbox) -> None:
+    clean = sandbox.users[0]
+    organization = {
+        **clean["organization"],
+        "domain": 7,
+        "description": ["x"],
+        "org_logo_url": {"u": 1},
+        "org_icon_url": False,
+        "is_deleted": "no",
+        "created_by": 12,
+        "created_on": "garbage",
+        "modified_by": None,
+        "modified_on": "last tuesday",
+    }
+    odd = {**clean, "organization": organization, "groups": "x", "last_login": 5}
+    user = normalize(odd)
+    assert user.model_dump(exclude={"raw"}) == normalize(clean).model_dump(exclude={"raw"})
+    assert user.organization_id == str(clean["organization"]["id"]) and user.raw == odd
+
+
 # -- settings -------------------------------------------------------------------------
 
 

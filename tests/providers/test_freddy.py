@@ -6,6 +6,7 @@ import logging
 import time
 from collections import Counter
 from datetime import timezone
+from typing import Any
 
 import httpx
 import pytest
@@ -24,7 +25,12 @@ from userdir import (
     UserStatus,
 )
 from userdir.testing import FakeClock, Fault
-from userdir_freddy.adapter import member_ids_request, normalize
+from userdir_freddy.adapter import (
+    _parse_member_page,
+    member_ids_request,
+    normalize,
+    userdir_error_details,
+)
 from userdir_freddy.sandbox import SANDBOX_API_KEY, SANDBOX_ORGANIZATION_ID, FreddySandbox
 from userdir_freddy.wire import MemberIds
 
@@ -207,6 +213,56 @@ def test_normalizes_every_documented_user_field() -> None:
     assert user.created_at is not None and user.created_at.tzinfo is timezone.utc
     assert user.created_at.hour == 8
     assert user.raw == record  # untouched, unknown fields included
+
+
+#: A wrong type in every field the adapter does not map onto ``User``.
+UNMAPPED_GARBAGE: dict[str, Any] = {
+    "birthday": 19900515,
+    "country_id": ["ch"],
+    "post_code": 8000,
+    "gender": {"x": 1},
+    "last_verified": "not a date",
+}
+
+
+def test_wrong_types_in_unmapped_fields_never_reject_a_user_or_a_member(
+    freddy_sandbox: FreddySandbox,
+) -> None:
+    user = freddy_sandbox.users[0]
+    member = freddy_sandbox._member_view(freddy_sandbox.members[0], nested=True)
+    flat = freddy_sandbox._member_view(freddy_sandbox.members[0], nested=False)
+    member_garbage = {"id": 42, "status": {**member["status"], "selectable_in_ui": "sometimes"}}
+    for clean, garbage in (
+        (user, UNMAPPED_GARBAGE),
+        (member, member_garbage),
+        (flat, {"id": None, "selectable_in_ui": []}),
+    ):
+        odd = {**clean, **garbage}
+        assert normalize(odd).model_dump(exclude={"raw"}) == normalize(clean).model_dump(
+            exclude={"raw"}
+        )
+        assert normalize(odd).raw == odd  # kept, untouched
+    page = _parse_member_page({"users": [member], "total_users_count": 1, "skip": "0", "take": []})
+    assert page.total == 1 and list(page.records) == [member]
+
+
+def test_odd_values_in_unread_error_fields_keep_the_message() -> None:
+    body = {
+        "success": False,
+        "error": {
+            "code": "INVALID_API_KEY",
+            "message": "The API key is invalid.",
+            "status": "401",
+            "timestamp": "yesterday",
+            "type": 7,
+            "system_message": None,
+            "details": [1, 2],
+        },
+    }
+    answer = httpx.Response(401, json=body, request=httpx.Request("GET", "https://x.test"))
+    details = userdir_error_details(provider="freddy", response=answer)
+    assert details is not None and details.message == "The API key is invalid."
+    assert details.kind is AuthenticationError
 
 
 def test_unknown_role_ids_leave_is_admin_unknown() -> None:

@@ -401,7 +401,6 @@ def test_invited_user_keeps_the_invite_in_raw_and_blank_fields_become_none() -> 
         {"id": None},
         {"date_joined_tsp": 1e20},  # past the year 9999
         {"date_joined_tsp": float("nan")},
-        {"invite": {"date_created": "yesterday"}},
     ],
 )
 def test_malformed_records_are_normalization_errors(
@@ -410,6 +409,25 @@ def test_malformed_records_are_normalization_errors(
     with pytest.raises(NormalizationError) as caught:
         pneumatic.normalize(record(**broken))
     assert caught.value.provider == "pneumatic"
+
+
+def test_wrong_types_in_unmapped_fields_never_reject_a_record() -> None:
+    garbage = {
+        "is_staff": "yes",
+        "date_fmt": 12,
+        "date_fdw": "Monday",
+        "groups": "11,14",
+        "manager_id": "boss",
+        "subordinates_ids": {"a": 1},
+        "vacation": "on holiday",
+        "invite": {"date_created": "yesterday", "invited_by": "someone"},
+    }
+    odd = record(**garbage)
+    user = normalize(odd)
+    assert user.model_dump(exclude={"raw"}) == normalize(record()).model_dump(exclude={"raw"})
+    assert user.raw == odd  # kept, untouched
+    page = parse_page({"count": 1, "next": None, "previous": 42, "results": [odd]})
+    assert list(page.records) == [odd] and page.total == 1
 
 
 def test_a_malformed_record_is_reported_and_skipped_by_policy(
