@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
+from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -11,12 +13,13 @@ import pytest
 from pydantic import SecretStr
 
 import userdir
-from userdir import ConfigurationError, ListPlan, ProviderInfo, User, UserQuery, hookimpl
+from userdir import ConfigurationError, ListPlan, ProviderInfo, User, UserQuery, hookimpl, plugins
 from userdir import hookspecs as specs
 from userdir.config import ProviderSettings
 from userdir.http import ClientOptions
 from userdir.pagination import CursorPagination, Page, PageRequest
 from userdir.plugins import PluginManager, get_plugin_manager, provider_registry
+from userdir.testing import sandbox_provider
 
 
 class AcmeSettings(ProviderSettings):
@@ -123,7 +126,9 @@ def test_a_plugin_returning_the_wrong_type_is_reported(pm: PluginManager) -> Non
     assert "ProviderInfo" in broken.error
 
 
-def test_two_plugins_claiming_one_name_is_reported_naming_both(pm: PluginManager) -> None:
+def test_a_plugin_claiming_a_built_in_name_is_reported_and_the_built_in_kept(
+    pm: PluginManager,
+) -> None:
     class Impostor:
         @hookimpl
         def userdir_providers(self) -> list[ProviderInfo]:
@@ -132,9 +137,86 @@ def test_two_plugins_claiming_one_name_is_reported_naming_both(pm: PluginManager
     pm.register(Impostor(), name="impostor")
     registry = provider_registry(pm)
     (broken,) = [b for b in registry.broken if "'freddy'" in b.error]
-    assert broken.plugin in {"impostor", "freddy"}
-    assert "already declared by plugin" in broken.error
-    assert registry.declared_by["freddy"] in {"impostor", "freddy"}
+    assert broken.plugin == "impostor"
+    assert broken.error == (
+        "plugin 'impostor' from package 'tests' declares provider 'freddy', already "
+        "provided by package 'userdir' (plugin 'freddy'); it is not loaded"
+    )
+    assert registry.declared_by["freddy"] == "freddy"
+
+
+@dataclass
+class FakeEntryPoint:
+    """An ``importlib.metadata.EntryPoint`` of another distribution."""
+
+    name: str
+    plugin: object
+    package: str
+    group: str = "userdir"
+    loaded: bool = False
+
+    @property
+    def value(self) -> str:
+        return f"{self.package.replace('-', '_')}.plugin"
+
+    @property
+    def dist(self) -> SimpleNamespace:
+        return SimpleNamespace(name=self.package)
+
+    def load(self) -> object:
+        self.loaded = True
+        return self.plugin
+
+
+def installed_with(monkeypatch: pytest.MonkeyPatch, *extra: FakeEntryPoint) -> PluginManager:
+    """A manager loading the real entry points and *extra*, listed first (an order
+    sys.path may well give): who wins must not depend on it."""
+    real = list(plugins._entry_points())
+    monkeypatch.setattr(plugins, "_entry_points", lambda: [*extra, *real])
+    return get_plugin_manager()
+
+
+class Hijacker:
+    """Declares the built-in ``pneumatic`` and would answer its listing."""
+
+    @hookimpl
+    def userdir_providers(self) -> list[ProviderInfo]:
+        return [ProviderInfo(name="pneumatic", settings=AcmeSettings)]
+
+    @hookimpl
+    def userdir_list_users(self, provider: str, query: UserQuery) -> ListPlan | None:
+        raise AssertionError("the hijacker's hooks must not run")
+
+
+def test_a_second_entry_point_named_like_a_built_in_is_not_loaded_and_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    intruder = FakeEntryPoint("freddy", Hijacker(), "evil-pkg")
+    pm = installed_with(monkeypatch, intruder)
+    registry = provider_registry(pm)
+    assert not intruder.loaded  # never imported: its code does not run at all
+    assert registry.declared_by["freddy"] == "freddy" and pm.packages["freddy"] == "userdir"
+    (broken,) = registry.broken
+    assert broken.plugin == "freddy (evil-pkg)"  # not "freddy": the built-in is not blamed
+    assert broken.error == (
+        "plugin 'freddy' from package 'evil-pkg' is not loaded: an entry point 'freddy' "
+        "is already registered by package 'userdir'"
+    )
+
+
+def test_a_third_party_plugin_declaring_a_built_in_provider_is_named_and_unplugged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pm = installed_with(monkeypatch, FakeEntryPoint("evilplug", Hijacker(), "evil-pkg"))
+    for _ in range(2):  # reported again on every later look, not just the first
+        registry = provider_registry(pm)
+        assert registry.providers["pneumatic"].settings is not AcmeSettings
+        assert [b.error for b in registry.broken] == [
+            "plugin 'evilplug' from package 'evil-pkg' declares provider 'pneumatic', "
+            "already provided by package 'userdir' (plugin 'pneumatic'); it is not loaded"
+        ]
+    assert pm.get_plugin("evilplug") is None  # none of its hooks can answer
+    assert len(list(sandbox_provider("pneumatic", plugin_manager=pm).users())) > 0
 
 
 def test_unknown_provider_error_mentions_broken_plugins(pm: PluginManager) -> None:

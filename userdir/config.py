@@ -16,12 +16,37 @@ the env var that holds one.
 
     [ejento]
     base_url = "https://ejento.example.com"
+
+**Where the config file is read.** Only from a place you chose: the ``path``
+given (``Directory.from_env(config=...)``, ``userdir --config``), else the file
+named by ``$USERDIR_CONFIG``, else your own config directory,
+``$XDG_CONFIG_HOME/userdir/userdir.toml`` (``~/.config/userdir/userdir.toml``
+when ``XDG_CONFIG_HOME`` is unset or not an absolute path). Never from the
+working directory: a ``userdir.toml`` in a checked-out repository or a shared
+folder is ignored, so it cannot point userdir at another server or credential.
+
+**Which env vars ``*_env`` may name.** ``<secret>_env = "NAME"`` must name a
+variable of the provider's own prefix: ``<PROVIDER>_`` followed by uppercase
+letters, digits and underscores (``FREDDY_PROD_KEY``, ``EJENTO_TOKEN_STAGING``).
+Anything else (``AWS_SECRET_ACCESS_KEY``, ``GITHUB_TOKEN``, ``freddy_key``) is a
+:class:`~userdir.errors.ConfigurationError`: a config file must not be able to
+make userdir send another tool's credential to a provider's host.
+
+**What a secret may hold.** Printable ASCII only: a line break, tab, NUL or other
+control character (say, a key file read with its trailing ``\\r\\n``) or a
+non-ASCII character is refused when the settings are read, with an error naming
+the setting and its env var, never the value. HTTP headers cannot carry such a
+value, and the HTTP library's own error would quote it.
+
+Every secret read into settings is registered with
+:func:`userdir.errors.register_secret`, so no userdir error can show it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,11 +55,13 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from ._compat import tomllib
-from .errors import ConfigurationError
+from .errors import ConfigurationError, register_secret
 
 __all__ = [
+    "CONFIG_ENV_VAR",
     "CONFIG_FILE_NAME",
     "ProviderSettings",
+    "default_config_path",
     "env_var_name",
     "file_settings",
     "is_loopback_host",
@@ -44,6 +71,10 @@ __all__ = [
 ]
 
 CONFIG_FILE_NAME = "userdir.toml"
+#: The env var naming a config file.
+CONFIG_ENV_VAR = "USERDIR_CONFIG"
+#: What a secret may hold: printable ASCII (what an HTTP header can carry).
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")
 
 
 def is_loopback_host(host: str) -> bool:
@@ -115,6 +146,22 @@ class ProviderSettings(BaseModel):
             raise ValueError("plain http is only allowed for localhost / 127.0.0.1")
         return value.rstrip("/")
 
+    @field_validator("*")
+    @classmethod
+    def _secrets_are_printable_ascii(cls, value: Any) -> Any:
+        # Refused here, as httpx would only fail at send time, with an exception
+        # quoting the header value (h11's "Illegal header value b'...'").
+        if isinstance(value, SecretStr):
+            secret = value.get_secret_value()
+            if not _PRINTABLE_ASCII.fullmatch(secret):
+                if any(char < " " or char == "\x7f" for char in secret):
+                    raise ValueError(
+                        "holds a control character (a line break, tab or NUL, e.g. a key "
+                        "file read with its newline): remove it"
+                    )
+                raise ValueError("holds a non-ASCII character, which no HTTP header can carry")
+        return value
+
 
 def env_var_name(provider: str, setting: str) -> str:
     """``("freddy", "api_key")`` -> ``"FREDDY_API_KEY"``."""
@@ -153,9 +200,13 @@ def resolve_settings(
         elif file_values and file_values.get(name) is not None:
             values[name] = file_values[name]
     try:
-        return model.model_validate(values)
+        settings = model.model_validate(values)
     except ValidationError as exc:
         raise _configuration_error(provider, exc) from None
+    for _, value in settings:
+        if isinstance(value, SecretStr):
+            register_secret(value.get_secret_value())
+    return settings
 
 
 def _configuration_error(provider: str, exc: ValidationError) -> ConfigurationError:
@@ -175,16 +226,43 @@ def secret_fields(model: type[ProviderSettings]) -> set[str]:
     return {name for name, field in model.model_fields.items() if field.annotation in secret}
 
 
-def load_config_file(path: str | Path | None = None, *, required: bool = False) -> dict[str, Any]:
-    """Read a userdir TOML file: ``path``, else ``$USERDIR_CONFIG``, else ``./userdir.toml``.
+def default_config_path(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The user's own config file: ``$XDG_CONFIG_HOME/userdir/userdir.toml``, else
+    ``$HOME/.config/userdir/userdir.toml``; None without a home directory.
 
-    Returns ``{}`` when no file is found (unless *required*).
+    Relative paths are ignored (the XDG spec says so): they would read the file
+    from wherever userdir happens to run. Only *environ* is read, so a test
+    passing its own mapping never picks up the developer's file.
     """
-    explicit = path is not None or "USERDIR_CONFIG" in os.environ
-    candidate = Path(path or os.environ.get("USERDIR_CONFIG") or CONFIG_FILE_NAME)
-    if not candidate.is_file():
-        if explicit or required:
-            raise ConfigurationError(f"config file {str(candidate)!r} does not exist")
+    environ = os.environ if environ is None else environ
+    base = environ.get("XDG_CONFIG_HOME", "")
+    if not os.path.isabs(base):
+        home = environ.get("HOME") or environ.get("USERPROFILE") or ""
+        if not os.path.isabs(home):
+            return None
+        base = os.path.join(home, ".config")
+    return Path(base) / "userdir" / CONFIG_FILE_NAME
+
+
+def load_config_file(
+    path: str | Path | None = None,
+    *,
+    required: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Read a userdir TOML file: ``path``, else ``$USERDIR_CONFIG``, else the user's
+    own (:func:`default_config_path`). Never ``./userdir.toml``: a file in the
+    working directory is not yours to trust.
+
+    Returns ``{}`` when the user's own file does not exist (unless *required*);
+    a named file that does not exist is an error.
+    """
+    environ = os.environ if environ is None else environ
+    named = path if path is not None and str(path) else environ.get(CONFIG_ENV_VAR) or None
+    candidate = Path(named) if named else default_config_path(environ)
+    if candidate is None or not candidate.is_file():
+        if named or required:
+            raise ConfigurationError(f"config file {str(candidate or named)!r} does not exist")
         return {}
     try:
         data: dict[str, Any] = tomllib.loads(candidate.read_text(encoding="utf-8"))
@@ -209,7 +287,8 @@ def file_settings(
     """One provider's ``[table]`` from the config file, as setting values.
 
     A secret written in the file is refused; ``<secret>_env = "VAR"`` reads it
-    from the environment variable ``VAR`` instead.
+    from the environment variable ``VAR`` instead, which must be named
+    ``<PROVIDER>_...`` (see the module docstring).
     """
     provider = model.provider_name
     environ = os.environ if environ is None else environ
@@ -218,7 +297,9 @@ def file_settings(
     for key, value in table.items():
         setting = key.removesuffix("_env") if key.endswith("_env") else key
         if key.endswith("_env") and setting in secrets:
-            if not isinstance(value, str) or not environ.get(value):
+            _check_env_indirection(provider, setting, value)
+            assert isinstance(value, str)
+            if not environ.get(value):
                 raise ConfigurationError(
                     f"config file names env var {value!r} for {setting!r}, but it is not set",
                     provider=provider,
@@ -241,3 +322,18 @@ def file_settings(
         else:
             values[key] = value
     return values
+
+
+def _check_env_indirection(provider: str, setting: str, name: object) -> None:
+    """Refuse a ``<secret>_env`` that names a variable outside the provider's prefix."""
+    prefix = env_var_name(provider, "")
+    if isinstance(name, str) and re.fullmatch(re.escape(prefix) + r"[A-Z0-9_]+", name):
+        return
+    shown = repr(name) if isinstance(name, str) and len(name) <= 100 else "that value"
+    raise ConfigurationError(
+        f"{setting}_env = {shown} in the config file is refused: it must name an env var "
+        f"{prefix} followed by uppercase letters, digits and underscores (e.g. "
+        f"{prefix}PROD_KEY), so a config file cannot send another credential to {provider}",
+        provider=provider,
+        setting=setting,
+    )

@@ -4,6 +4,12 @@ Nothing happens at import time. :func:`get_plugin_manager` builds a manager;
 :func:`default_plugin_manager` is the cached one ``load_provider`` uses. A plugin
 that fails to import is recorded in :attr:`PluginRegistry.broken` with its name
 and the error, and the other providers keep working.
+
+Name collisions never replace a built-in (a provider of the ``userdir``
+package) nor blame it: built-ins are loaded and asked first, and the newcomer is
+the one left out and reported, naming both packages. A second entry point with a
+name already taken is not even imported; a plugin declaring a provider name
+already taken is unregistered, so none of its hooks can answer for that provider.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import importlib.metadata
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from types import ModuleType
 
 import pluggy
 
@@ -33,6 +40,8 @@ __all__ = [
 logger = logging.getLogger("userdir.plugins")
 
 ENTRY_POINT_GROUP = "userdir"
+#: The distribution whose plugins are the built-in providers.
+BUILTIN_PACKAGE = "userdir"
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,8 @@ class PluginManager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__("userdir")
         self.broken: list[BrokenPlugin] = []
+        #: plugin name -> the distribution its entry point came from
+        self.packages: dict[str, str] = {}
 
 
 def get_plugin_manager(*, load_entry_points: bool = True) -> PluginManager:
@@ -89,31 +100,74 @@ def default_plugin_manager() -> PluginManager:
 
 
 def _load_entry_points(pm: PluginManager) -> None:
-    for entry_point in _entry_points():
-        if pm.get_plugin(entry_point.name) is not None or pm.is_blocked(entry_point.name):
+    # Built-ins first, whatever order sys.path gives: they keep their names.
+    entry_points = sorted(_entry_points(), key=lambda ep: _package(ep) != BUILTIN_PACKAGE)
+    for entry_point in entry_points:
+        name, package = entry_point.name, _package(entry_point)
+        if pm.is_blocked(name):
+            continue
+        if pm.get_plugin(name) is not None:
+            owner = pm.packages.get(name, "?")
+            if owner != package:  # the same one listed twice is no collision
+                _report(
+                    pm.broken,
+                    BrokenPlugin(
+                        f"{name} ({package})",
+                        f"plugin {name!r} from package {package!r} is not loaded: an entry "
+                        f"point {name!r} is already registered by package {owner!r}",
+                    ),
+                )
             continue
         try:
             plugin = entry_point.load()
-            pm.register(plugin, name=entry_point.name)
+            pm.register(plugin, name=name)
+            pm.packages[name] = package
         except Exception as exc:  # one broken plugin must not take down the others
-            logger.warning("userdir plugin %r failed to load: %s", entry_point.name, exc)
-            pm.broken.append(BrokenPlugin(entry_point.name, f"{type(exc).__name__}: {exc}"))
+            _report(pm.broken, BrokenPlugin(name, f"{type(exc).__name__}: {exc}"))
 
 
 def _entry_points() -> Iterable[importlib.metadata.EntryPoint]:
     return importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
 
 
+def _package(entry_point: importlib.metadata.EntryPoint) -> str:
+    """The distribution that registered *entry_point*, else its top-level module."""
+    dist = getattr(entry_point, "dist", None)
+    name = getattr(dist, "name", None)
+    return str(name) if name else entry_point.value.split(":")[0].split(".")[0]
+
+
+def _plugin_package(pm: pluggy.PluginManager, plugin_name: str, plugin: object) -> str:
+    """The package a registered plugin came from: its entry point's distribution,
+    else the top-level module it was defined in."""
+    packages = pm.packages if isinstance(pm, PluginManager) else {}
+    if plugin_name in packages:
+        return packages[plugin_name]
+    module = getattr(plugin, "__name__", None) if isinstance(plugin, ModuleType) else None
+    module = module or getattr(type(plugin), "__module__", None) or "?"
+    return str(module).split(".")[0]
+
+
+def _report(broken: list[BrokenPlugin], plugin: BrokenPlugin) -> None:
+    logger.warning("userdir plugin %r is broken: %s", plugin.plugin, plugin.error)
+    broken.append(plugin)
+
+
 def provider_registry(pm: pluggy.PluginManager) -> PluginRegistry:
     """Ask every plugin which providers it declares.
 
     Each plugin is asked on its own, so one that raises or returns the wrong type
-    is reported by name, and two plugins claiming one provider name is an error
-    naming both.
+    is reported by name. Built-ins are asked first; a plugin declaring a provider
+    name already taken is reported naming both packages and unregistered, so
+    none of its hooks answers for a provider it does not own.
     """
-    broken = pm.broken if isinstance(pm, PluginManager) else []
-    registry = PluginRegistry(broken=list(broken))
-    for impl in pm.hook.userdir_providers.get_hookimpls():
+    own_list = pm.broken if isinstance(pm, PluginManager) else []
+    registry = PluginRegistry(broken=list(own_list))
+    impls = sorted(
+        pm.hook.userdir_providers.get_hookimpls(),
+        key=lambda i: _plugin_package(pm, i.plugin_name, i.plugin) != BUILTIN_PACKAGE,
+    )
+    for impl in impls:
         try:
             declared: object = impl.function()
             infos = [declared] if isinstance(declared, ProviderInfo) else declared
@@ -122,19 +176,26 @@ def provider_registry(pm: pluggy.PluginManager) -> PluginRegistry:
             ):
                 raise TypeError("userdir_providers must return a list of ProviderInfo")
         except Exception as exc:
-            logger.warning("userdir plugin %r is broken: %s", impl.plugin_name, exc)
-            registry.broken.append(BrokenPlugin(impl.plugin_name, f"{type(exc).__name__}: {exc}"))
+            _report(registry.broken, BrokenPlugin(impl.plugin_name, f"{type(exc).__name__}: {exc}"))
+            continue
+        taken = [info.name for info in infos if info.name in registry.providers]
+        if taken:
+            package = _plugin_package(pm, impl.plugin_name, impl.plugin)
+            owner = registry.declared_by[taken[0]]
+            owner_package = _plugin_package(pm, owner, pm.get_plugin(owner))
+            collision = BrokenPlugin(
+                impl.plugin_name,
+                f"plugin {impl.plugin_name!r} from package {package!r} declares provider "
+                f"{taken[0]!r}, already provided by package {owner_package!r} (plugin "
+                f"{owner!r}); it is not loaded",
+            )
+            # Out of the manager, so its hooks cannot answer for the owner's provider;
+            # remembered in the manager's list, so later registries report it too.
+            pm.unregister(name=impl.plugin_name)
+            _report(own_list if isinstance(pm, PluginManager) else [], collision)
+            registry.broken.append(collision)
             continue
         for info in infos:
-            if info.name in registry.providers:
-                other = registry.declared_by[info.name]
-                registry.broken.append(
-                    BrokenPlugin(
-                        impl.plugin_name,
-                        f"declares provider {info.name!r}, already declared by plugin {other!r}",
-                    )
-                )
-                continue
             registry.providers[info.name] = info
             registry.declared_by[info.name] = impl.plugin_name
     return registry

@@ -31,6 +31,7 @@ from .errors import (
     NormalizationError,
     NotFoundError,
     UserdirError,
+    scrub_chain,
 )
 from .http import (
     AsyncClient,
@@ -162,10 +163,12 @@ class Provider:
         """
         try:
             result = getattr(self._hook, hook)(provider=self.name, **arguments)
-        except UserdirError:
+        except UserdirError as exc:
+            scrub_chain(exc)  # a plugin's error may chain an exception quoting a secret
             raise
         except Exception as exc:
-            raise self._broken(hook, arguments, f"{hook} raised {exc!r}", exc) from exc
+            error = self._broken(hook, arguments, f"{hook} raised {exc!r}", exc)
+            raise error from scrub_chain(exc)  # a plugin's exception may quote a secret
         if result is not None and not isinstance(result, answer):
             kind = type(result).__name__
             raise self._broken(hook, arguments, f"{hook} returned {kind}, not {answer.__name__}")
@@ -189,10 +192,11 @@ class Provider:
         def parse_page(payload: Any) -> Page:
             try:
                 page = parse(payload)
-            except (*SHAPE_ERRORS, UserdirError):
+            except (*SHAPE_ERRORS, UserdirError) as exc:
+                scrub_chain(exc)
                 raise
             except Exception as exc:
-                raise blame(f"parse_page raised {exc!r}", exc) from exc
+                raise blame(f"parse_page raised {exc!r}", exc) from scrub_chain(exc)
             if not isinstance(page, Page):
                 raise blame(f"parse_page returned {type(page).__name__}, not a Page", None)
             return page
@@ -243,7 +247,8 @@ class Provider:
             user = self._hook.userdir_normalize_user(
                 provider=self.name, settings=self.settings, record=record
             )
-        except UserdirError:
+        except UserdirError as exc:
+            scrub_chain(exc)
             raise
         except SHAPE_ERRORS as exc:
             raise NormalizationError(
@@ -252,11 +257,12 @@ class Provider:
                 native_id=native_id,
             ) from None
         except Exception as exc:  # a plugin bug this record triggers: reject the record only
-            raise NormalizationError(
+            error = NormalizationError(
                 f"the normalize hook failed on this record: {type(exc).__name__}: {exc}",
                 provider=self.name,
                 native_id=native_id,
-            ) from exc
+            )
+            raise error from scrub_chain(exc)
         if not isinstance(user, User) or user.provider != self.name:
             raise NormalizationError(
                 f"the plugin's normalize hook returned {type(user).__name__}, "

@@ -3,15 +3,25 @@ prove that no cassette holds a secret and none passes for a live recording."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
+import httpx
 import pytest
 import yaml
 
 import userdir
 from userdir.plugins import default_plugin_manager, provider_registry
-from userdir.testing.recording import REDACTED, SCENARIOS, SECRET_HEADERS, cassette, run_scenario
+from userdir.testing.recording import (
+    REDACTED,
+    SCENARIOS,
+    SECRET_HEADERS,
+    cassette,
+    record_provider,
+    run_scenario,
+)
 
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"
 ALL_CASSETTES = sorted(CASSETTES.glob("*/*.yaml"))
@@ -130,3 +140,58 @@ def _variant_settings(provider_name: str, variant: str) -> dict[str, str]:
         return {"organization_id": SANDBOX_ORGANIZATION_ID}
     assert not variant, f"unknown cassette variant {variant!r} for {provider_name}"
     return {}
+
+
+def test_a_live_recording_scrubs_a_key_the_api_echoes_in_bodies_and_headers(
+    tmp_path: Path,
+) -> None:
+    """Some APIs quote the key they were sent; the cassette must not keep it anywhere."""
+    from userdir_freddy.sandbox import SANDBOX_API_KEY, FreddySandbox
+
+    sandbox = FreddySandbox(count=3)
+
+    def echoing(request: httpx.Request) -> httpx.Response:
+        answer = sandbox(request)
+        key = request.headers.get("x-api-key", "")
+        body = json.loads(answer.content)
+        for record in body if isinstance(body, list) else [body]:  # a list, or an object
+            record["echo"] = f"your key is {key}"
+        headers = {k: v for k, v in answer.headers.items() if k.lower() != "content-length"}
+        return httpx.Response(answer.status_code, json=body, headers={**headers, "x-echo": key})
+
+    paths = list(
+        record_provider(
+            "freddy",
+            tmp_path,
+            live=True,
+            settings={"api_key": SANDBOX_API_KEY},
+            transport=httpx.MockTransport(echoing),
+            log=lambda _: None,
+        )
+    )
+    text = "".join(path.read_text() for path in paths)
+    recorded = [yaml.safe_load(path.read_text())["interactions"] for path in paths]
+    bodies = [str(i["response"]["body"]["string"]) for found in recorded for i in found]
+    assert all("your key is REDACTED" in body for body in bodies)  # recorded, minus the key
+    assert SANDBOX_API_KEY not in text and SANDBOX_API_KEY[:12] not in text
+
+
+def test_a_cassette_scrubs_secrets_from_urls_and_request_bodies(tmp_path: Path) -> None:
+    secret = "zz-secret/value+0123456789"
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"you sent": request.content.decode()})
+
+    path = tmp_path / "echo.yaml"
+    with (
+        cassette(path, record=True, secrets=(secret,)),
+        httpx.Client(transport=httpx.MockTransport(echo)) as client,
+    ):
+        client.post(
+            "https://api.example.test/x",
+            params={"sig": secret},  # a parameter no filter knows by name
+            content=f"secret={secret}",
+        )
+    text = path.read_text()
+    for form in (secret, quote(secret, safe=""), quote_plus(secret), secret[:10]):
+        assert form not in text

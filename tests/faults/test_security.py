@@ -5,17 +5,38 @@ loudly; plain http only to loopback; redirects are never followed."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 import traceback
 import warnings
+from dataclasses import replace
 from typing import Any
 
+import httpx
 import pytest
+from pydantic import SecretStr
 
 import userdir
-from userdir import ConfigurationError, Directory, ProviderError, TransportError
+from userdir import (
+    ConfigurationError,
+    Directory,
+    ListPlan,
+    ProviderError,
+    ProviderInfo,
+    TransportError,
+    User,
+    UserdirError,
+    UserQuery,
+    hookimpl,
+)
 from userdir._output import write_users
+from userdir.config import ProviderSettings
+from userdir.errors import BadRequestError
+from userdir.http import ClientOptions
+from userdir.pagination import CursorPagination, Page, PageRequest
+from userdir.plugins import get_plugin_manager
 from userdir.testing import FakeClock, Fault, sandbox_for, sandbox_provider
+from userdir.testing.sandbox import Sandbox
 
 from .faultkit import LIST_PATHS, PAGE, Env, Honeypot, clean_listing, drain
 
@@ -187,3 +208,147 @@ def test_a_redirect_to_another_host_is_a_typed_error_not_followed(
     assert honeypot.sandbox.requests == []  # not followed: our credentials stayed home
     assert len(users) == PAGE  # what came before stays; no silent "complete"
     assert provider.last_report is not None and not provider.last_report.complete
+
+
+# -- redaction in the core: every error, whoever builds it ----------------------------
+
+
+def ejento_echo(sandbox: Sandbox) -> str:
+    return f"Token {sandbox.settings['token']} with key {sandbox.settings['subscription_key']}"
+
+
+def error_texts(error: BaseException) -> list[str]:
+    """Everything a user, a log or a crash reporter may see of *error*."""
+    return [
+        str(error),
+        repr(error),
+        repr(vars(error)),
+        "".join(traceback.format_exception(error)),  # the chained causes too
+    ]
+
+
+@pytest.mark.parametrize("status", [200, 400, 401])
+def test_ejento_echoing_its_credentials_in_a_failure_never_leaks_them(status: int) -> None:
+    """A ``success: false`` on a 200 (raised by the adapter's own parser) and a 4xx
+    (read by the core) both quote the token and the subscription key back."""
+    sandbox = sandbox_for("ejento")
+    body = {"success": False, "message": ejento_echo(sandbox), "data": None}
+    if status == 200:
+        fault = Fault("content", content=json.dumps(body).encode(), times=9)
+    else:
+        fault = Fault(status=status, body=body, times=9)
+    sandbox.inject(replace(fault, path=LIST_PATHS["ejento"]))  # the list and /user/<id>
+    provider = sandbox_provider("ejento", sandbox=sandbox, clock=FakeClock(), max_retries=0)
+    _, listing_error = drain(provider.users())
+    with pytest.raises(ProviderError) as lookup:
+        provider.get("1")
+    for error in (listing_error, lookup.value):
+        assert isinstance(error, ProviderError)
+        assert "[REDACTED]" in error.message  # the provider's words are kept, minus secrets
+        assert_no_secret(secrets_of("ejento"), *error_texts(error))
+
+
+def test_an_error_cut_short_keeps_no_part_of_a_secret() -> None:
+    """Redaction runs before the message is shortened, on every field, and on
+    errors built outside the core (an adapter's own ``ProviderError``)."""
+    sandbox_provider("freddy")  # reading the settings registers the key
+    (key,) = secrets_of("freddy")
+    message = "x " * 140 + key  # the 300-character cut falls inside the key
+    error = BadRequestError(
+        message, provider="acme", code=key, request_id=key, details={key: [f"bad {key}"]}
+    )
+    assert len(error.message) <= 300
+    assert_no_secret([key, key[:10], key[-10:]], *error_texts(error))
+
+
+class LeakyPlugin:
+    """A provider whose hooks fail with exceptions quoting its token, at each
+    place the core wraps a plugin's failure."""
+
+    def __init__(self, fail_in: str) -> None:
+        self.fail_in = fail_in
+
+    @hookimpl
+    def userdir_providers(self) -> list[ProviderInfo]:
+        return [ProviderInfo(name="leaky", settings=LeakySettings)]
+
+    @hookimpl
+    def userdir_client_options(self, provider: str, settings: Any) -> ClientOptions | None:
+        return (
+            ClientOptions(auth_headers={"x-token": settings.token}) if provider == "leaky" else None
+        )
+
+    @hookimpl
+    def userdir_list_users(self, provider: str, settings: Any, query: UserQuery) -> ListPlan | None:
+        if provider != "leaky":
+            return None
+        token = settings.token.get_secret_value()
+        if self.fail_in == "hook":
+            raise RuntimeError(f"cannot plan with {token}")
+
+        def parse(payload: Any) -> Page:
+            if self.fail_in == "parser":
+                raise RuntimeError(f"parser choked on {token}")
+            if self.fail_in == "adapter error":
+                try:
+                    raise KeyError(f"no field for {token}")
+                except KeyError as exc:
+                    raise ProviderError("the adapter gave up", provider="leaky") from exc
+            return Page(payload["people"])
+
+        return ListPlan(CursorPagination(PageRequest("/people")), parse)
+
+    @hookimpl
+    def userdir_normalize_user(self, provider: str, settings: Any, record: Any) -> User | None:
+        if provider != "leaky":
+            return None
+        raise RuntimeError(f"normalize failed for {settings.token.get_secret_value()}")
+
+
+class LeakySettings(ProviderSettings):
+    provider_name = "leaky"
+    base_url: str = "https://leaky.test"
+    token: SecretStr
+
+
+@pytest.mark.parametrize("fail_in", ["hook", "parser", "adapter error", "normalize"])
+def test_a_plugin_exception_quoting_a_secret_is_not_chained_onto_the_error(fail_in: str) -> None:
+    token = "leaky-token-0123456789abcdef"
+    pm = get_plugin_manager(load_entry_points=False)
+    pm.register(LeakyPlugin(fail_in), name="leaky")
+    page = httpx.Response(200, json={"people": [{"id": "1"}]})
+    provider = userdir.load_provider(
+        "leaky", token=token, transport=httpx.MockTransport(lambda _: page), plugin_manager=pm
+    )
+    with pytest.raises(UserdirError) as caught:
+        list(provider.users())
+    texts = error_texts(caught.value)
+    assert_no_secret([token], *texts)
+    if fail_in != "hook":  # the plugin's failure is still shown, redacted, for debugging
+        assert "RedactedException" in texts[-1] and "[REDACTED]" in texts[-1]
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("ak_live_0123456789abcdef\r\n", "control character"),  # a key file read as is
+        ("ak_live_0123456789abcdef\n", "control character"),
+        ("ak_live_0123\x00456789abcdef", "control character"),
+        ("ak_live_0123\t456789abcdef", "control character"),
+        ("ak_live_0123456789abcdéf", "non-ASCII"),
+    ],
+)
+def test_a_secret_with_control_characters_is_refused_when_settings_are_read(
+    value: str, says: str
+) -> None:
+    """httpx would only fail when sending, with an exception quoting the header
+    value (h11's ``Illegal header value b'...'``), or a UnicodeEncodeError holding it."""
+    sandbox = sandbox_for("freddy")
+    for given in ({"api_key": value}, {"environ": {"FREDDY_API_KEY": value}}):
+        with pytest.raises(ConfigurationError, match=says) as caught:
+            userdir.load_provider("freddy", transport=sandbox.transport(), **given)  # type: ignore[arg-type]
+        error = caught.value
+        assert (error.setting, error.env_var) == ("api_key", "FREDDY_API_KEY")
+        assert "FREDDY_API_KEY" in str(error)
+        assert_no_secret(["0123456789", "abcdef"], *error_texts(error))
+    assert sandbox.requests == []  # refused before anything was sent

@@ -3,8 +3,10 @@
 By default the recordings come from the provider's **sandbox**, served through
 ``httpx.MockTransport`` under the provider's public base URL, so the cassettes
 show the real paths and shapes. With ``--live`` they come from the real API,
-using credentials from the environment. Either way auth headers, keys and
-tokens are replaced by ``REDACTED`` before anything is written.
+using credentials from the environment. Either way every credential is replaced
+by ``REDACTED`` before anything is written: auth headers by name, and each
+secret setting's value wherever it appears (request and response bodies, URLs,
+any header), as some APIs echo the key they were sent.
 
     python -m userdir.testing.recording freddy               # from the sandbox
     FREDDY_API_KEY=ak_... python -m userdir.testing.recording freddy --live
@@ -23,9 +25,13 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
+
+import httpx
+from pydantic import SecretStr
 
 from userdir import Provider, load_provider
-from userdir.errors import ConfigurationError, NotFoundError
+from userdir.errors import ConfigurationError, NotFoundError, redact
 from userdir.plugins import default_plugin_manager, provider_registry
 
 __all__ = ["SECRET_HEADERS", "SECRET_QUERY_PARAMETERS", "cassette", "record_provider"]
@@ -52,17 +58,29 @@ def cassette(
 ) -> AbstractContextManager[Any]:
     """A vcrpy cassette at *path*: recording (``record=True``) or strict replay.
 
-    ``secrets`` are literal values scrubbed from request bodies too.
+    ``secrets`` (and every secret userdir has read into settings, see
+    :func:`userdir.errors.register_secret`) are replaced wherever they appear:
+    URLs, request and response headers and bodies.
     """
     import vcr  # dev dependency
 
+    variants = tuple({form for s in secrets for form in (s, quote(s, safe=""), quote_plus(s))})
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, bytes):  # bodies: any bytes survive the round trip
+            text = value.decode("utf-8", "surrogateescape")
+            return scrub(text).encode("utf-8", "surrogateescape")
+        if isinstance(value, str):
+            return redact(value, replacement=REDACTED, extra=variants)
+        if isinstance(value, list):
+            return [scrub(item) for item in value]
+        return value
+
     def scrub_request(request: Any) -> Any:
-        body = request.body
-        if body and secrets:
-            text = body.decode() if isinstance(body, bytes) else str(body)
-            for secret in secrets:
-                text = text.replace(secret, REDACTED)
-            request.body = text.encode()
+        request.uri = scrub(request.uri)
+        request.body = scrub(request.body)
+        for name in list(request.headers):
+            request.headers[name] = scrub(request.headers[name])
         return request
 
     def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
@@ -70,6 +88,11 @@ def cassette(
         for name in list(headers):
             if name.lower() in RESPONSE_HEADERS_DROPPED:
                 del headers[name]
+            else:
+                headers[name] = scrub(headers[name])
+        body = response.get("body", {})
+        if "string" in body:
+            body["string"] = scrub(body["string"])
         return response
 
     recorder = vcr.VCR(
@@ -110,11 +133,13 @@ def record_provider(
     variant: str = "",
     settings: Mapping[str, Any] | None = None,
     log: Callable[[str], None] | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> Iterator[Path]:
-    """Record every scenario for provider *name* into *directory*; yield each cassette."""
+    """Record every scenario for provider *name* into *directory*; yield each cassette.
+
+    ``transport`` stands in for the real API in a ``live`` recording (tests).
+    """
     info = provider_registry(default_plugin_manager()).get(name)
-    secrets: tuple[str, ...] = ()
-    transport = None
     unlocked = dict(settings or {})
     if not live:
         if info.sandbox is None:
@@ -122,21 +147,24 @@ def record_provider(
         sandbox = info.sandbox()
         transport = sandbox.transport()
         unlocked = {**sandbox.settings, **unlocked}
-        secrets = tuple(str(value) for value in sandbox.settings.values() if value)
 
     directory.mkdir(parents=True, exist_ok=True)
     prefix = f"{variant}_" if variant else ""
     for scenario in SCENARIOS:
         path = directory / f"{prefix}{scenario}.yaml"
         path.unlink(missing_ok=True)
-        with (
-            cassette(path, record=True, secrets=secrets),
-            load_provider(name, transport=transport, **unlocked) as provider,
-        ):
-            try:
-                result = run_scenario(provider, scenario)
-            except NotFoundError as exc:
-                result = f"not found: {exc}"
+        with load_provider(name, transport=transport, **unlocked) as provider:
+            # Every secret setting, however it was given (keyword, env, config file).
+            secrets = tuple(
+                value.get_secret_value()
+                for _, value in provider.settings
+                if isinstance(value, SecretStr)
+            )
+            with cassette(path, record=True, secrets=secrets):
+                try:
+                    result = run_scenario(provider, scenario)
+                except NotFoundError as exc:
+                    result = f"not found: {exc}"
         (log or logger.info)(
             f"{path}: {'live' if live else 'sandbox'} recording, result {_summary(result)}"
         )
