@@ -150,7 +150,6 @@ def _parse_member_page(payload: Any) -> Page:
     return Page(page.records, total=page.total)
 
 
-
 @hookimpl
 def userdir_get_user(provider: str, settings: ProviderSettings, native_id: str) -> Lookup | None:
     if provider != NAME:
@@ -234,6 +233,9 @@ def _admin_from_role(*candidates: str | None) -> bool | None:
 
 
 def _member_status(member: FreddyMember) -> UserStatus:
+    if member.soft_deleted:
+        # Listed with include_deleted: gone, whatever its status still says.
+        return UserStatus.inactive
     ref = member.status
     for candidate in (ref.name, ref.id) if ref else ():
         if candidate is None:

@@ -71,6 +71,10 @@ class FreddyRef(_Wire):
     name: str | None = None
 
 
+#: Marker values that mean "not deleted" (``0`` is caught as equal to ``False``).
+_UNSET = (None, False, "", "false", "False", "0")
+
+
 class FreddyMember(_Wire):
     """A member from ``POST /v1/organizations/{org_id}/users``.
 
@@ -90,6 +94,20 @@ class FreddyMember(_Wire):
     joined_at: datetime | None = None
     created_at: datetime | None = None
     last_modified_at: datetime | None = None
+    # How search marks a soft-deleted member (``include_deleted``) is not
+    # documented: any of these, set, means deleted. Typed Any so that an odd
+    # type still marks the member deleted rather than rejecting it.
+    deleted_at: Any = None
+    is_deleted: Any = None
+    deleted: Any = None
+
+    @property
+    def soft_deleted(self) -> bool:
+        """True when any soft-deletion marker is set (``deleted_at`` a stamp,
+        ``is_deleted``/``deleted`` true)."""
+        return any(
+            marker not in _UNSET for marker in (self.deleted_at, self.is_deleted, self.deleted)
+        )
 
     @model_validator(mode="before")
     @classmethod

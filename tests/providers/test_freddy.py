@@ -82,6 +82,69 @@ def test_org_search_without_deleted_members(
     assert len(listed) == 250 - len(deleted)
 
 
+def test_soft_deleted_members_are_never_active(
+    freddy_sandbox: FreddySandbox, clock: FakeClock
+) -> None:
+    provider = load(
+        freddy_sandbox, clock, organization_id=SANDBOX_ORGANIZATION_ID, include_deleted=True
+    )
+    users = {u.native_id: u for u in provider.users()}
+    deleted = {m["user_id"] for m in freddy_sandbox.members if m["_deleted"]}
+    assert deleted and all(users[i].status is UserStatus.inactive for i in deleted)
+    # The guard, not the data: some of them still say "Active".
+    assert any(users[i].raw["status"]["name"] == "Active" for i in deleted)
+    assert all(not users[i].is_active for i in deleted)
+    kept = load(freddy_sandbox, clock, organization_id=SANDBOX_ORGANIZATION_ID).users()
+    assert {u.native_id: u.status for u in kept} == {
+        i: u.status for i, u in users.items() if i not in deleted
+    }
+
+
+@pytest.mark.parametrize(
+    ("marker", "deleted"),
+    [
+        ({"deleted_at": "2025-01-01T00:00:00Z"}, True),
+        ({"deleted_at": "not a date"}, True),  # an odd stamp still marks, never rejects
+        ({"is_deleted": True}, True),
+        ({"deleted": True}, True),
+        ({"deleted_at": None, "is_deleted": False, "deleted": 0}, False),
+        ({}, False),
+    ],
+)
+def test_any_soft_deletion_marker_makes_a_member_inactive(
+    marker: dict[str, Any], deleted: bool
+) -> None:
+    member = {"id": "orgusr_1", "user_id": "usr_1", "status": {"name": "Active"}, **marker}
+    expected = UserStatus.inactive if deleted else UserStatus.active
+    assert normalize(member).status is expected
+
+
+#: What member search does not return: /v1/user fills these, org mode leaves them None
+#: (``full_name`` only where Freddy has none and /v1/user derives it from the parts).
+ONLY_FROM_V1_USER = {
+    "first_name",
+    "last_name",
+    "full_name",
+    "avatar_url",
+    "timezone",
+    "last_login_at",
+}
+
+
+def test_org_mode_leaves_empty_only_the_fields_member_search_does_not_return(
+    freddy: userdir.Provider, freddy_sandbox: FreddySandbox, clock: FakeClock
+) -> None:
+    by_user = {u.native_id: u for u in freddy.users()}
+    org = load(freddy_sandbox, clock, organization_id=SANDBOX_ORGANIZATION_ID)
+    missing: set[str] = set()
+    for member in org.users():
+        user = by_user[member.native_id]
+        for field, value in user.model_dump(exclude={"raw"}).items():
+            if value not in (None, ()) and getattr(member, field) in (None, ()):
+                missing.add(field)
+    assert missing == ONLY_FROM_V1_USER
+
+
 def test_both_documented_search_shapes_give_the_same_users(clock: FakeClock) -> None:
     listings = []
     for shape in ("users", "members"):
