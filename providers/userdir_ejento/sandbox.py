@@ -52,7 +52,7 @@ __all__ = [
 #: Ejento has no public server; any base URL works with the sandbox's transport.
 SANDBOX_BASE_URL = "https://ejento.example.com"
 #: Fake credentials: as long as real ones (APIM keys are 32 characters), worthless elsewhere.
-SANDBOX_SUBSCRIPTION_KEY = "sandbox" + "0" * 25
+SANDBOX_SUBSCRIPTION_KEY = "sandboxApimKeyWorthlessOutside01"
 SANDBOX_TOKEN = "sandbox-token-not-a-real-jwt"
 
 ListShape = Literal["page", "bare", "unpaged"]

@@ -27,7 +27,7 @@ from userdir.testing.sandbox import Sandbox, json_response
 __all__ = ["SANDBOX_API_KEY", "SANDBOX_ORGANIZATION_ID", "FreddySandbox"]
 
 #: The sandbox's key: shaped like a real one (ak_ + 39 characters), worthless anywhere else.
-SANDBOX_API_KEY = "ak_sandbox" + "0" * 32
+SANDBOX_API_KEY = "ak_sandbox" + "FreddyKeyWorthlessOutsideTests01"
 SANDBOX_ORGANIZATION_ID = "org_sandbox01"
 MAX_TAKE = 100
 
@@ -280,6 +280,10 @@ class FreddySandbox(Sandbox):
 
     def _member_view(self, member: dict[str, Any], *, nested: bool) -> dict[str, Any]:
         view = {k: v for k, v in member.items() if not k.startswith("_")}
+        if member["_deleted"]:
+            # Inferred: the docs name include_deleted, not the marker. The status
+            # is left as it was (often "Active"), as a soft delete would leave it.
+            view["deleted_at"] = member["last_modified_at"]
         if not nested:
             role, status = view.pop("role"), view.pop("status")
             view.update(
