@@ -19,7 +19,6 @@ is wrapped in ``{"success", "message", "data"}``, and a 200 may still say
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
@@ -29,7 +28,12 @@ from pydantic import Field, SecretStr, field_validator
 
 from userdir import ListPlan, Lookup, ProviderInfo, User, UserQuery, UserStatus, hookimpl
 from userdir.config import ProviderSettings
-from userdir.errors import ProviderError
+from userdir.errors import (
+    AuthenticationError,
+    BadRequestError,
+    PermissionDeniedError,
+    ProviderError,
+)
 from userdir.http import ClientOptions, ErrorDetails, quote_segment
 from userdir.pagination import Page, PageNumberPagination, PageRequest, PagingFault
 from userdir.testing.sandbox import Sandbox
@@ -148,8 +152,9 @@ def _unwrap(payload: Any) -> Any:
     """The ``data`` of Ejento's envelope, or ``None`` when it says "Record Not Found".
 
     A payload without the envelope is the data itself (the stable API may not
-    wrap). Any other ``success: false`` raises a :class:`ProviderError`: Ejento
-    refused, whatever the HTTP status said, so it is not a malformed answer.
+    wrap). Any other ``success: false`` raises a typed :class:`ProviderError`
+    (:func:`_refusal_kind`): Ejento refused, whatever the HTTP status said, so it
+    is not a malformed answer.
     """
     if not _is_envelope(payload):
         return payload
@@ -158,8 +163,20 @@ def _unwrap(payload: Any) -> Any:
         return envelope.data
     if _says_not_found(envelope.message):
         return None
-    message = textwrap.shorten(envelope.message or "no message", 200, placeholder="…")
-    raise ProviderError(f"answered success=false: {message}", provider=NAME)
+    # Their message only, whole: the core redacts secrets before it shortens.
+    message = envelope.message or "no message"
+    raise _refusal_kind(message)(f"answered success=false: {message}", provider=NAME)
+
+
+def _refusal_kind(message: str) -> type[ProviderError]:
+    """The error a ``success: false`` says, by its words: credentials, permission,
+    or else a refused request."""
+    text = message.lower()
+    if any(word in text for word in ("credential", "token", "unauthori", "authenticat")):
+        return AuthenticationError
+    if any(word in text for word in ("permission", "forbidden", "not allowed", "access denied")):
+        return PermissionDeniedError
+    return BadRequestError
 
 
 # -- lookups --------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from userdir import (
     NormalizationError,
     NotFoundError,
     PaginationError,
+    PermissionDeniedError,
     ProviderError,
     ServerError,
     UserStatus,
@@ -289,16 +290,23 @@ def test_record_not_found_from_the_list_is_an_empty_listing(
     assert ejento.last_report is not None and ejento.last_report.complete
 
 
-def test_any_other_success_false_on_the_list_is_a_provider_error(
-    ejento: userdir.Provider, sandbox: EjentoSandbox
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("Organization is deactivated", BadRequestError),
+        ("Invalid token.", AuthenticationError),
+        ("You do not have permission to perform this action.", PermissionDeniedError),
+    ],
+)
+def test_any_other_success_false_on_the_list_is_a_typed_provider_error(
+    ejento: userdir.Provider, sandbox: EjentoSandbox, message: str, kind: type[ProviderError]
 ) -> None:
-    body = wrapped(None, success=False, message="Organization is deactivated")
-    sandbox.inject(Fault(status=200, body=body))
+    sandbox.inject(Fault(status=200, body=wrapped(None, success=False, message=message)))
     with pytest.raises(ProviderError) as caught:
         list(ejento.users())
     error = caught.value
-    assert type(error) is ProviderError  # not "malformed": Ejento said no
-    assert str(error) == "ejento: answered success=false: Organization is deactivated"
+    assert type(error) is kind  # not "malformed": Ejento said no
+    assert str(error) == f"ejento: answered success=false: {message}"
 
 
 def test_a_page_of_the_wrong_shape_is_an_invalid_response(
@@ -459,15 +467,15 @@ def test_record_not_found_in_a_200_is_not_found(
         ejento.get("147")
 
 
-def test_other_success_false_in_a_200_is_a_provider_error(
+def test_other_success_false_in_a_200_is_a_typed_error_with_only_their_message(
     ejento: userdir.Provider, sandbox: EjentoSandbox
 ) -> None:
     body = wrapped({"user_id": ["Invalid"]}, success=False, message="Something went wrong")
     sandbox.inject(Fault(status=200, body=body))
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(BadRequestError) as caught:
         ejento.get(str(sandbox.users[0]["id"]))
-    assert type(caught.value) is ProviderError
     assert str(caught.value) == "ejento: answered success=false: Something went wrong"
+    assert caught.value.provider == "ejento"  # and nothing of "data" in it
 
 
 @pytest.mark.parametrize(
