@@ -9,6 +9,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -193,13 +194,47 @@ def test_filters_give_the_same_result_pushed_down_or_local(
     assert {u.id for u in listing(make(kind, sandboxes), **filters)} == wanted
 
 
-def test_updated_since_filter(kind: str, sandboxes: dict[str, Sandbox]) -> None:
+def test_updated_since_never_falls_back_to_created_at(
+    kind: str, sandboxes: dict[str, Sandbox]
+) -> None:
+    """A user without ``updated_at`` is yielded (the filter cannot judge them; falling
+    back to ``created_at`` would hide everyone deactivated since) and the report
+    says so once per listing."""
     everyone = listing(make(kind, sandboxes))
-    stamps = sorted(u.updated_at or u.created_at for u in everyone if u.updated_at or u.created_at)
+    stamps = sorted(u.updated_at for u in everyone if u.updated_at)
     cutoff = stamps[len(stamps) // 2]
-    recent = listing(make(kind, sandboxes), updated_since=cutoff)
-    assert recent
-    assert all((u.updated_at or u.created_at) >= cutoff for u in recent)  # type: ignore[operator]
+    undated = Counter(u.provider for u in everyone if u.updated_at is None)
+    assert undated  # some provider gives no updated_at, or the test means nothing
+    directory = make(kind, sandboxes)
+    recent = listing(directory, updated_since=cutoff)
+    assert {u.id for u in recent} == {
+        u.id for u in everyone if u.updated_at is None or u.updated_at >= cutoff
+    }
+    for name, report in directory.report.providers.items():
+        expected = (
+            [
+                f"updated_since could not be applied to {undated[name]} users: "
+                "the provider gives no updated_at"
+            ]
+            if undated[name]
+            else []
+        )
+        assert report.warnings == expected
+
+
+@pytest.mark.parametrize(
+    "since",
+    ["2026-01-01", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00+01:00", datetime(2026, 1, 1)],
+    ids=["date", "zulu", "offset", "naive"],
+)
+def test_updated_since_reads_iso_strings_and_naive_means_utc(since: object) -> None:
+    query = userdir.UserQuery.build(updated_since=since)  # type: ignore[arg-type]
+    assert query.updated_since == datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def test_a_bad_updated_since_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="not an ISO 8601 date"):
+        userdir.UserQuery.build(updated_since="last tuesday")
 
 
 def test_provider_selection(kind: str, sandboxes: dict[str, Sandbox]) -> None:
@@ -245,6 +280,9 @@ def test_stopping_early_does_not_hang_or_leak_threads(sandboxes: dict[str, Sandb
     first = [next(iterator) for _ in range(5)]
     iterator.close()  # type: ignore[attr-defined]
     assert len(first) == 5
+    give_up = time.monotonic() + 1.0  # a request's watchdog timer ends a moment later
+    while threading.active_count() > before and time.monotonic() < give_up:
+        time.sleep(0.01)
     assert threading.active_count() == before
     assert not directory.report.complete
 
@@ -270,10 +308,10 @@ def test_from_env_enables_configured_providers_and_says_why_others_were_skipped(
 def test_from_env_reads_the_config_file_and_env_wins(tmp_path: Path) -> None:
     config = tmp_path / "userdir.toml"
     config.write_text(
-        '[freddy]\norganization_id = "org_file"\napi_key_env = "MY_FREDDY_KEY"\n'
+        '[freddy]\norganization_id = "org_file"\napi_key_env = "FREDDY_MY_KEY"\n'
         '[ejento]\nbase_url = "https://ejento.example.com"\n'
     )
-    environ = {"MY_FREDDY_KEY": "ak_x", "FREDDY_ORGANIZATION_ID": "org_env"}
+    environ = {"FREDDY_MY_KEY": "ak_x", "FREDDY_ORGANIZATION_ID": "org_env"}
     directory = Directory.from_env(config=config, environ=environ)
     freddy = directory.providers["freddy"]
     assert freddy.settings.organization_id == "org_env"  # type: ignore[attr-defined]

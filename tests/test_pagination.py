@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -125,10 +127,61 @@ def test_cursor_repeat_is_a_cycle() -> None:
         paginator.next_request(Page(records(1), next_cursor="abc"))
 
 
-def test_an_empty_page_ends_any_listing_whatever_it_claims() -> None:
+@pytest.mark.parametrize(
+    ("make", "claim"),
+    [
+        (lambda: PageNumberPagination(PageRequest("/u"), page_size=10), {"total": 999}),
+        (lambda: PageNumberPagination(PageRequest("/u"), page_size=10), {"next_url": "/u?p=2"}),
+        (lambda: NextLinkPagination(PageRequest("/u")), {"next_url": "https://h/u?page=2"}),
+        (lambda: CursorPagination(PageRequest("/u")), {"next_cursor": "c2"}),
+        (lambda: OffsetPagination(PageRequest("/u"), limit=10), {"total": 15}),
+    ],
+    ids=["page-total", "page-next", "next-link", "cursor", "offset-total"],
+)
+def test_an_empty_page_that_says_more_remain_is_a_fault(make: Any, claim: dict[str, Any]) -> None:
+    paginator: Paginator = make()
+    paginator.first_request()
+    paginator.next_request(
+        Page(
+            records(10),
+            next_url="/u?p=1" if "next_url" in claim else None,
+            next_cursor="c1" if "next_cursor" in claim else None,
+            total=claim.get("total"),
+        )
+    )
+    with pytest.raises(PagingFault, match="cut short"):
+        paginator.next_request(Page([], **claim))
+
+
+def test_an_empty_page_that_agrees_with_the_total_ends_the_listing() -> None:
+    paginator = OffsetPagination(PageRequest("/u"), limit=10)
+    paginator.first_request()
+    assert paginator.next_request(Page([], total=0)) is None  # an empty directory is complete
     paginator = PageNumberPagination(PageRequest("/u"), page_size=10)
     paginator.first_request()
-    assert paginator.next_request(Page([], next_url="https://h/u?page=2", total=999)) is None
+    assert paginator.next_request(Page(records(10))) is not None
+    assert paginator.next_request(Page([], next_url=None)) is None
+
+
+@pytest.mark.parametrize("strategy", ["next-link", "cursor"])
+def test_a_last_page_short_of_the_total_is_a_fault(strategy: str) -> None:
+    paginator: Paginator = (
+        NextLinkPagination(PageRequest("/u"))
+        if strategy == "next-link"
+        else CursorPagination(PageRequest("/u"))
+    )
+    paginator.first_request()
+    with pytest.raises(PagingFault, match="after 10 records while the provider's total says 25"):
+        paginator.next_request(Page(records(10), total=25))
+
+
+def test_offset_with_a_total_reads_past_a_short_page_and_faults_on_an_empty_one() -> None:
+    paginator = OffsetPagination(PageRequest("/u"), limit=10)
+    paginator.first_request()
+    following = paginator.next_request(Page(records(4), total=25))  # short, but 21 remain
+    assert following is not None and following.params["offset"] == 4
+    with pytest.raises(PagingFault, match="after 4 records"):
+        paginator.next_request(Page([], total=25))
 
 
 @given(total=st.integers(0, 500), size=st.integers(1, 60))

@@ -117,6 +117,12 @@ class Listing:
         self._seen: set[int] = set()
         self._warnings_copied = 0
         self._page: Page | None = None
+        # Users ``updated_since`` could not judge, and where their one warning sits.
+        self._undecided = 0
+        self._undecided_warning: int | None = None
+        self._judges_since = (
+            query.updated_since is not None and "updated_since" not in plan.pushed_down
+        )
 
     def first_request(self) -> PageRequest:
         self.report.requests += 1
@@ -144,7 +150,9 @@ class Listing:
             self._seen.add(fingerprint)
             if self.query.matches(user):
                 users.append(user)
+                self._undecided += self._judges_since and self.query.undecided(user)
         self.report.yielded += len(users)
+        self._warn_undecided()
         self._page = page
         return users
 
@@ -176,6 +184,20 @@ class Listing:
                 raise
             self.report.rejected.append(Rejection(error.native_id, error.message))
             return None
+
+    def _warn_undecided(self) -> None:
+        """One warning per listing (kept up to date), not one per user."""
+        if not self._undecided:
+            return
+        warning = (
+            f"updated_since could not be applied to {self._undecided} users: "
+            "the provider gives no updated_at"
+        )
+        if self._undecided_warning is None:
+            self._undecided_warning = len(self.report.warnings)
+            self.report.warnings.append(warning)
+        else:
+            self.report.warnings[self._undecided_warning] = warning
 
     def _sync_warnings(self) -> None:
         new = self.plan.paginator.warnings[self._warnings_copied :]

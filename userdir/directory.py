@@ -14,6 +14,20 @@ Error policy (``on_error``):
   a provider failure still raises.
 * ``"collect"``: as ``skip``, and a failing provider is recorded in the report
   (and marked incomplete) while the others go on.
+
+Whatever fails inside a listing or a lookup reaches the caller (or the report)
+as a :class:`~userdir.UserdirError` naming the provider, a plugin's bug
+included; only ``KeyboardInterrupt`` and ``SystemExit`` pass as they are.
+
+``directory.report`` is the report of the last *listing*: lookups
+(:meth:`Directory.get`, :meth:`Directory.find_by_email`) never touch it; a
+lookup's failures come back with its answer (:class:`Matches`).
+
+Leaving a listing early (``break``, ``close()``, an exception in the loop body,
+Ctrl-C, the iterator being garbage collected) closes the clients of the
+providers still listing, which ends their requests and waits at once, so it
+returns within about a second and leaves no thread reading. Those providers
+stay usable: their next call opens a new client.
 """
 
 from __future__ import annotations
@@ -23,9 +37,9 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,19 +48,40 @@ from typing_extensions import Self
 
 from ._listing import ERROR_POLICIES, ErrorPolicy, ProviderReport
 from .config import load_config_file
-from .errors import ConfigurationError, NotFoundError, UserdirError
+from .errors import ConfigurationError, NotFoundError, ProviderError, UserdirError
 from .models import User, normalize_email
 from .plugins import default_plugin_manager, provider_registry
 from .provider import Provider, StatusFilter, load_provider
-from .types import UserQuery
+from .types import Since, UserQuery
 
-__all__ = ["AsyncDirectory", "Directory", "DirectoryReport"]
+__all__ = ["AsyncDirectory", "Directory", "DirectoryReport", "Matches"]
 
 logger = logging.getLogger("userdir.directory")
 
 #: Pages buffered per provider between the listing threads/tasks and the consumer:
 #: enough to keep every provider busy, small enough that memory stays flat.
 PAGES_IN_FLIGHT = 2
+#: How long a consumer that leaves early waits, in all, for the listing threads to
+#: end after their clients were closed (they are daemons: none can hold up exit).
+LEAVE_SECONDS = 0.5
+
+
+class Matches(list[User]):
+    """What ``find_by_email`` returns: the matching users, as a plain list, and the
+    errors of the providers that could not answer.
+
+    ``errors`` is empty unless the directory's ``on_error`` is ``"collect"``
+    (otherwise a provider's failure raises). When it is not empty, an empty
+    answer does not mean "nobody": ``complete`` says whether every provider was asked.
+    """
+
+    def __init__(self, users: Iterable[User] = (), errors: Iterable[UserdirError] = ()) -> None:
+        super().__init__(users)
+        self.errors: list[UserdirError] = list(errors)
+
+    @property
+    def complete(self) -> bool:
+        return not self.errors
 
 
 @dataclass
@@ -113,14 +148,15 @@ class _DirectoryBase:
         """Every installed provider whose required settings are present.
 
         Settings come from env vars and the optional TOML file (*config*, else
-        ``$USERDIR_CONFIG``, else ``./userdir.toml`` when it exists); env vars win.
+        ``$USERDIR_CONFIG``, else the user's own config file; never one in the
+        working directory); env vars win.
         Providers with required settings missing are skipped, and
         ``directory.report.skipped`` says why. A setting that is present but
         invalid raises :class:`ConfigurationError`.
         """
         pm = plugin_manager or default_plugin_manager()
         environ = os.environ if environ is None else environ
-        file_config = load_config_file(config)
+        file_config = load_config_file(config, environ=environ)
         registry = provider_registry(pm)
         unknown = sorted(set(file_config) - set(registry.providers))
         if unknown:
@@ -177,14 +213,27 @@ class _DirectoryBase:
         self.report.providers = reports
         return reports
 
-    def _failed(self, name: str, error: BaseException) -> None:
-        """A provider stopped: record it, then raise unless the policy is ``collect``."""
-        if isinstance(error, UserdirError):
-            self.report.providers[name].errors.append(error)
-            if self.on_error == "collect":
-                logger.warning("%s failed and was left out: %s", name, error)
-                return
-        raise error
+    def _typed(self, name: str, error: BaseException) -> BaseException:
+        """*error* as a ``UserdirError`` naming the provider, unless it is one already or
+        must pass (``KeyboardInterrupt``, ``SystemExit``). ``Provider`` already types
+        its failures; this guards against anything else handed to a directory."""
+        if isinstance(error, UserdirError) or not isinstance(error, Exception):
+            return error
+        return ProviderError(f"failed: unexpected {type(error).__name__}", provider=name)
+
+    def _failed(self, name: str, error: BaseException, errors: list[UserdirError]) -> None:
+        """A provider stopped: add its error to *errors*, then raise it unless the
+        policy is ``collect``."""
+        error = self._typed(name, error)
+        if not isinstance(error, UserdirError):
+            raise error
+        errors.append(error)
+        if self.on_error != "collect":
+            raise error
+        logger.warning("%s failed and was left out: %s", name, error)
+
+    def _listing_failed(self, name: str, error: BaseException) -> None:
+        self._failed(name, error, self.report.providers[name].errors)
 
     def _split_id(self, user_id: str) -> tuple[Provider, str]:
         name, sep, native_id = user_id.partition(":")
@@ -199,16 +248,15 @@ class _DirectoryBase:
 
     def _merge_found(
         self, found: list[tuple[str, list[User] | BaseException]], email: str
-    ) -> list[User]:
+    ) -> Matches:
         wanted = normalize_email(email)
-        users: list[User] = []
+        matches = Matches()
         for name, result in found:
             if isinstance(result, BaseException):
-                self.report.providers.setdefault(name, ProviderReport(name))
-                self._failed(name, result)
+                self._failed(name, result, matches.errors)
                 continue
-            users += [user for user in result if user.email_normalized == wanted]
-        return users
+            matches += [user for user in result if user.email_normalized == wanted]
+        return matches
 
 
 class Directory(_DirectoryBase):
@@ -236,9 +284,14 @@ class Directory(_DirectoryBase):
         *,
         status: StatusFilter = None,
         email_domain: str | None = None,
-        updated_since: datetime | None = None,
+        updated_since: Since | None = None,
     ) -> Iterator[User]:
-        """Stream the users of every (or the named) provider, as pages arrive."""
+        """Stream the users of every (or the named) provider, as pages arrive.
+
+        ``updated_since`` is a datetime (naive means UTC) or an ISO 8601 string;
+        users whose provider gives no ``updated_at`` are yielded, and the report's
+        ``warnings`` say how many.
+        """
         query = UserQuery.build(
             status=status, email_domain=email_domain, updated_since=updated_since
         )
@@ -250,8 +303,8 @@ class Directory(_DirectoryBase):
                 try:
                     for page in pages():
                         yield from page
-                except UserdirError as error:
-                    self._failed(name, error)
+                except Exception as error:
+                    self._listing_failed(name, error)
             return
         yield from self._fan_in(listings)
 
@@ -294,27 +347,41 @@ class Directory(_DirectoryBase):
                     running.discard(name)
                 elif isinstance(item, BaseException):
                     running.discard(name)
-                    self._failed(name, item)
+                    self._listing_failed(name, item)
                 else:
                     yield from item
         finally:
-            stop.set()  # the consumer left (done, error or break): let the threads go
+            # The consumer left (done, error, break, Ctrl-C or garbage collection).
+            stop.set()  # a thread waiting to hand over a page lets go
+            for name in running:  # a thread in a read or a wait: end it now
+                self.providers[name].close()
+            leave_by = time.monotonic() + LEAVE_SECONDS
             for thread in threads:
-                thread.join(timeout=5)
+                thread.join(timeout=max(leave_by - time.monotonic(), 0.0))
+                if thread.is_alive():
+                    logger.warning("%s did not stop in time; left to end on its own", thread.name)
 
     def get(self, user_id: str) -> User:
-        """The user with this userdir id (``"freddy:usr_123"``). :raises NotFoundError:"""
+        """The user with this userdir id (``"freddy:usr_123"``).
+
+        One provider answers, so its failure always raises, whatever ``on_error``
+        says; ``directory.report`` is left alone. :raises NotFoundError:
+        """
         provider, native_id = self._split_id(user_id)
         return provider.get(native_id)
 
-    def find_by_email(self, email: str) -> list[User]:
-        """Every user, in every provider, whose normalized email matches."""
-        self._start(list(self.providers.values()))
+    def find_by_email(self, email: str) -> Matches:
+        """Every user, in every provider, whose normalized email matches.
+
+        A provider that fails raises, unless ``on_error="collect"``: then its error
+        is in the answer's ``errors`` (see :class:`Matches`). ``directory.report``
+        is left alone: it stays the report of the last listing.
+        """
         found: list[tuple[str, list[User] | BaseException]] = []
         for name, provider in self.providers.items():
             try:
                 found.append((name, provider.find_by_email(email)))
-            except UserdirError as error:
+            except Exception as error:
                 found.append((name, error))
         return self._merge_found(found, email)
 
@@ -347,7 +414,7 @@ class AsyncDirectory(_DirectoryBase):
         *,
         status: StatusFilter = None,
         email_domain: str | None = None,
-        updated_since: datetime | None = None,
+        updated_since: Since | None = None,
     ) -> AsyncIterator[User]:
         """Stream the users of every (or the named) provider, concurrently."""
         query = UserQuery.build(
@@ -359,15 +426,27 @@ class AsyncDirectory(_DirectoryBase):
             maxsize=PAGES_IN_FLIGHT * max(len(selected), 1)
         )
 
+        # Set when the consumer leaves. Cancelling the tasks is the way to stop them,
+        # but a cancellation can be lost (``asyncio.wait_for`` before Python 3.12 may
+        # swallow one that races a finishing request): such a task stops at its next page.
+        leaving = asyncio.Event()
+
+        async def put(item: tuple[str, list[User] | BaseException | None]) -> bool:
+            if leaving.is_set():
+                return False
+            await inbox.put(item)
+            return True
+
         async def work(p: Provider) -> None:
             try:
                 async for page in p.apages(query, on_error=self.on_error, report=reports[p.name]):
-                    await inbox.put((p.name, page))
-                await inbox.put((p.name, None))
+                    if not await put((p.name, page)):
+                        return
+                await put((p.name, None))
             except asyncio.CancelledError:
                 raise
             except BaseException as error:  # handed to the consumer, who decides
-                await inbox.put((p.name, error))
+                await put((p.name, error))
 
         tasks = [asyncio.create_task(work(p), name=f"userdir-{p.name}") for p in selected]
         running = {p.name for p in selected}
@@ -378,22 +457,24 @@ class AsyncDirectory(_DirectoryBase):
                     running.discard(name)
                 elif isinstance(item, BaseException):
                     running.discard(name)
-                    self._failed(name, item)
+                    self._listing_failed(name, item)
                 else:
                     for user in item:
                         yield user
         finally:
+            leaving.set()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def get(self, user_id: str) -> User:
+        """The async twin of :meth:`Directory.get`."""
         provider, native_id = self._split_id(user_id)
         return await provider.aget(native_id)
 
-    async def find_by_email(self, email: str) -> list[User]:
-        """Every user, in every provider, whose normalized email matches (asked concurrently)."""
-        self._start(list(self.providers.values()))
+    async def find_by_email(self, email: str) -> Matches:
+        """Every user, in every provider, whose normalized email matches (asked
+        concurrently). Errors as in :meth:`Directory.find_by_email`."""
         names = list(self.providers)
         results = await asyncio.gather(
             *(self.providers[name].afind_by_email(email) for name in names), return_exceptions=True

@@ -14,6 +14,9 @@ provider's name):
   parameters: offsets would otherwise read page 1 forever, or stop at the
   total having silently dropped every later page as duplicates),
 * more than ``max_pages`` pages (runaway paging),
+* an empty page while the provider says more remain (a ``next`` link, a
+  cursor, or a ``total`` above the records received): ending there would call
+  a cut-off listing complete,
 
 and records anomalies that are not errors in :attr:`Paginator.warnings` (a total
 that changed mid-listing). Links to another host are refused by the HTTP layer,
@@ -104,6 +107,8 @@ class Paginator(ABC):
         self._seen: set[tuple[object, ...]] = set()
         self._first_total: int | None = None
         self._last_records: Sequence[Mapping[str, Any]] = ()
+        #: Records received so far, repeats included: what a ``total`` is checked against.
+        self.received = 0
 
     def first_request(self) -> PageRequest:
         request = self._first()
@@ -114,8 +119,11 @@ class Paginator(ABC):
         """The request for the page after *page*, or ``None`` when done."""
         self.pages += 1
         self._note_total(page.total)
+        self.received += len(page.records)
         if not page.records:
-            return None  # an empty page ends every listing, whatever it claims
+            # An empty page ends the listing, but only when nothing says more remain.
+            self._refuse_missing(page, "an empty page")
+            return None
         request = self._after(page)
         if request is None:
             return None
@@ -135,6 +143,17 @@ class Paginator(ABC):
         self._last_records = page.records
         self._seen.add(key)
         return request
+
+    def _refuse_missing(self, page: Page, what: str) -> None:
+        """Refuse to end on *page* when the provider says more remain."""
+        if page.next_url or page.next_cursor:
+            link = "a next link" if page.next_url else "a next cursor"
+            raise PagingFault(f"{what} came with {link}: the listing was cut short")
+        if page.total is not None and self.received < page.total:
+            raise PagingFault(
+                f"{what} after {self.received} records while the provider's total says "
+                f"{page.total}: the listing was cut short"
+            )
 
     @abstractmethod
     def _first(self) -> PageRequest: ...
@@ -171,8 +190,9 @@ class SinglePage(Paginator):
 class OffsetPagination(Paginator):
     """``offset``/``limit`` paging, in the query or in a JSON body.
 
-    Done on an empty page, on a page shorter than ``limit``, or once ``offset``
-    reaches the page's ``total`` when the provider gives one. The offset moves
+    Done on a page shorter than ``limit``, or once ``offset`` reaches the page's
+    ``total`` when the provider gives one (short pages then do not end it: the
+    total decides, and an empty page before it is a :class:`PagingFault`). The offset moves
     by the number of records received, so a provider that silently caps the page
     below ``limit`` still loses nothing (when it reports a total).
 
@@ -226,8 +246,9 @@ class OffsetPagination(Paginator):
 class PageNumberPagination(Paginator):
     """``page``/``page_size`` paging (Django REST style).
 
-    Done on an empty or short page, when the page says there is no ``next``, or
-    once ``page * page_size`` reaches ``total``.
+    Done once the records received reach ``total``; without a total, on an empty
+    page or on a short one that has no ``next`` link. An empty page while the
+    total (or a ``next`` link) says more remain is a :class:`PagingFault`.
     """
 
     def __init__(
@@ -246,7 +267,6 @@ class PageNumberPagination(Paginator):
         self._request = request
         self._page_param = page_param
         self._size_param = size_param
-        self._fetched = 0
 
     def _at(self, number: int) -> PageRequest:
         paging = {self._page_param: number, self._size_param: self.page_size}
@@ -256,8 +276,7 @@ class PageNumberPagination(Paginator):
         return self._at(self.page_number)
 
     def _after(self, page: Page) -> PageRequest | None:
-        self._fetched += len(page.records)
-        if page.total is not None and self._fetched >= page.total:
+        if page.total is not None and self.received >= page.total:
             return None
         if page.total is None and page.next_url is None and len(page.records) < self.page_size:
             return None
@@ -268,6 +287,8 @@ class PageNumberPagination(Paginator):
 class NextLinkPagination(Paginator):
     """Follow the ``next`` URL the provider returns until it is null.
 
+    A last page (no link) while the page's ``total`` says more records remain is
+    a :class:`PagingFault`: the signals disagree, so the listing is not complete.
     A link that repeats is a cycle (:class:`PagingFault`); a link to another host
     is refused by the HTTP layer before any credential is sent.
     """
@@ -281,13 +302,17 @@ class NextLinkPagination(Paginator):
 
     def _after(self, page: Page) -> PageRequest | None:
         if not page.next_url:
+            self._refuse_missing(page, "the last page")  # no link, but a total says more
             return None
         # The link carries its own query string; only method and body carry over.
         return replace(self._request, path=page.next_url, params={})
 
 
 class CursorPagination(Paginator):
-    """Send back the opaque cursor the provider returns until there is none."""
+    """Send back the opaque cursor the provider returns until there is none.
+
+    As with next links, a last page while ``total`` says more remain is a fault.
+    """
 
     def __init__(
         self,
@@ -305,6 +330,7 @@ class CursorPagination(Paginator):
 
     def _after(self, page: Page) -> PageRequest | None:
         if not page.next_cursor:
+            self._refuse_missing(page, "the last page")  # no cursor, but a total says more
             return None
         params = {**self._request.params, self._cursor_param: page.next_cursor}
         return replace(self._request, params=params)

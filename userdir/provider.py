@@ -7,10 +7,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import replace
-from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -30,6 +33,8 @@ from .errors import (
     ConfigurationError,
     NormalizationError,
     NotFoundError,
+    ProviderError,
+    TransportError,
     UserdirError,
     scrub_chain,
 )
@@ -47,7 +52,7 @@ from .http import (
 from .models import User, UserStatus, normalize_email
 from .pagination import Page, PageRequest, Paginator
 from .plugins import default_plugin_manager, provider_registry
-from .types import ListPlan, Lookup, ProviderInfo, UserQuery
+from .types import ListPlan, Lookup, ProviderInfo, Since, UserQuery
 
 __all__ = ["Provider", "available_providers", "load_provider"]
 
@@ -55,6 +60,78 @@ StatusFilter = UserStatus | str | list[UserStatus | str] | tuple[UserStatus | st
 
 _T = TypeVar("_T")
 
+
+class _Budget:
+    """One listing's time budget (``settings.listing_budget``), on the provider's clock."""
+
+    def __init__(self, seconds: float, clock: Clock, provider: str) -> None:
+        self.seconds = seconds
+        self.provider = provider
+        self._clock = clock
+        self.ends = clock.monotonic() + seconds
+
+    def check(self, wait: float = 0.0) -> None:
+        """Raise when the budget is spent, or would be by a *wait* (seconds) from now:
+        better to stop now than to sleep and stop anyway."""
+        left = self.ends - self._clock.monotonic()
+        if left > 0 and (wait <= 0 or wait < left):
+            return
+        what = (
+            f"a wait of {wait:.1f} s would overrun it ({max(left, 0.0):.1f} s left)"
+            if wait > 0
+            else "it is spent"
+        )
+        raise TransportError(
+            f"the listing budget of {self.seconds:g} s (listing_budget) stopped the "
+            f"listing: {what}",
+            provider=self.provider,
+        )
+
+
+#: The budget of the listing whose request is being sent in this thread or task
+#: (set only around the send, so it never leaks into the caller between pages).
+_BUDGET: ContextVar[_Budget | None] = ContextVar("userdir_listing_budget", default=None)
+
+
+class _ClientClock(Clock):
+    """The provider's clock as one of its clients sees it.
+
+    Pacing and retry waits are checked against the listing budget, and a real-time
+    wait ends at once when the provider is closed from another thread (a
+    ``Directory`` consumer left), so no thread sleeps on for a listing nobody reads.
+    """
+
+    def __init__(self, base: Clock, provider: str) -> None:
+        self._base = base
+        self._provider = provider
+        self._closed = threading.Event()
+
+    def monotonic(self) -> float:
+        return self._base.monotonic()
+
+    def time(self) -> float:
+        return self._base.time()
+
+    def close(self) -> None:
+        self._closed.set()
+
+    def _check(self, seconds: float) -> None:
+        budget = _BUDGET.get()
+        if budget is not None:
+            budget.check(seconds)
+        if self._closed.is_set():
+            raise TransportError("the client was closed", provider=self._provider)
+
+    def sleep(self, seconds: float) -> None:
+        self._check(seconds)
+        if type(self._base) is not Clock:  # a test's or a custom clock: its own rules
+            self._base.sleep(seconds)
+        elif self._closed.wait(seconds):
+            raise TransportError("the client was closed during a wait", provider=self._provider)
+
+    async def asleep(self, seconds: float) -> None:
+        self._check(seconds)  # a closing AsyncDirectory cancels its tasks instead
+        await self._base.asleep(seconds)
 
 
 def available_providers(*, plugin_manager: pluggy.PluginManager | None = None) -> list[str]:
@@ -145,6 +222,7 @@ class Provider:
         )
         self._sync: SyncClient | None = None
         self._async: AsyncClient | None = None
+        self._sync_clock = _ClientClock(self._clock, self.name)
         #: The report of the most recent listing (``users()`` / ``ausers()``).
         self.last_report: ProviderReport | None = None
 
@@ -173,6 +251,33 @@ class Provider:
             kind = type(result).__name__
             raise self._broken(hook, arguments, f"{hook} returned {kind}, not {answer.__name__}")
         return result
+
+    @contextlib.contextmanager
+    def _typed(self, what: str) -> Iterator[None]:
+        """Any failure inside as a :class:`UserdirError` naming this provider.
+
+        An exception that is not userdir's (a plugin bug, an ``OverflowError``
+        deep in a library) must not abort a ``collect`` listing nor reach the
+        caller untyped. Its message may quote a request or a response, so only
+        its type and where it was raised are kept, and it is not chained.
+        ``KeyboardInterrupt``, ``SystemExit`` and ``GeneratorExit`` pass.
+        """
+        try:
+            yield
+        except UserdirError:
+            raise
+        except Exception as exc:
+            raise self._unexpected(what, exc) from None
+
+    def _unexpected(self, what: str, exc: Exception) -> ProviderError:
+        trace, where = exc.__traceback__, ""
+        while trace is not None:
+            code = trace.tb_frame.f_code
+            where = f" in {Path(code.co_filename).name}:{trace.tb_lineno} ({code.co_name})"
+            trace = trace.tb_next
+        return ProviderError(
+            f"{what} failed: unexpected {type(exc).__name__}{where}", provider=self.name
+        )
 
     def _broken(
         self, hook: str, arguments: Mapping[str, Any], what: str, exc: BaseException | None = None
@@ -211,7 +316,12 @@ class Provider:
     # -- plans (no I/O) -------------------------------------------------------------
 
     def _listing(
-        self, query: UserQuery, on_error: ErrorPolicy, report: ProviderReport | None
+        self,
+        query: UserQuery,
+        on_error: ErrorPolicy,
+        report: ProviderReport | None,
+        *,
+        record: bool = True,
     ) -> Listing:
         arguments = {"settings": self.settings, "query": query}
         plan = self._call("userdir_list_users", ListPlan, **arguments)
@@ -221,10 +331,41 @@ class Provider:
             what = f"userdir_list_users gave a {type(plan.paginator).__name__} as paginator"
             raise self._broken("userdir_list_users", arguments, f"{what}, not a Paginator")
         plan = replace(plan, parse_page=self._checked_parser(plan.parse_page, query))
-        self.last_report = report or ProviderReport(self.name)
+        report = report or ProviderReport(self.name)
+        if record:  # a lookup's scan of the listing is not "the last listing"
+            self.last_report = report
         return Listing(
-            self.name, plan, self.normalize, query=query, on_error=on_error, report=self.last_report
+            self.name, plan, self.normalize, query=query, on_error=on_error, report=report
         )
+
+    def _budget(self) -> _Budget | None:
+        seconds = self.settings.listing_budget
+        return None if seconds is None else _Budget(seconds, self._clock, self.name)
+
+    @contextlib.contextmanager
+    def _spending(self, budget: _Budget | None) -> Iterator[None]:
+        """Around one request of a listing: refuse it when the budget is spent, and
+        let the client's waits see the budget (they fail rather than overrun it)."""
+        if budget is None:
+            yield
+            return
+        budget.check()
+        token = _BUDGET.set(budget)
+        try:
+            yield
+        finally:
+            _BUDGET.reset(token)
+
+    @staticmethod
+    def _scanned(native_id: str, report: ProviderReport, not_found: NotFoundError) -> ProviderError:
+        """After a listing scan found no *native_id*: the detail endpoint's answer
+        stands, unless the listing had the record but could not read it."""
+        for rejection in report.rejected:
+            if rejection.native_id == native_id:
+                return NormalizationError(
+                    rejection.reason, provider=report.provider, native_id=native_id
+                )
+        return not_found
 
     def _lookup(self, hook: str, **arguments: Any) -> Lookup | None:
         return self._call(hook, Lookup, settings=self.settings, **arguments)
@@ -297,7 +438,7 @@ class Provider:
                 max_response_bytes=self.settings.max_response_bytes,
                 verify=self.settings.verify_tls,
                 transport=self._transport,  # type: ignore[arg-type]
-                clock=self._clock,
+                clock=self._sync_clock,
             )
         return self._sync
 
@@ -306,7 +447,7 @@ class Provider:
         *,
         status: StatusFilter = None,
         email_domain: str | None = None,
-        updated_since: datetime | None = None,
+        updated_since: Since | None = None,
         on_error: ErrorPolicy = "raise",
         report: ProviderReport | None = None,
     ) -> Iterator[User]:
@@ -329,50 +470,99 @@ class Provider:
         on_error: ErrorPolicy = "raise",
         report: ProviderReport | None = None,
     ) -> Iterator[list[User]]:
-        """The listing one page at a time (after filtering; a page may be empty)."""
-        listing = self._listing(query or UserQuery(), on_error, report)
-        client = self._client()
-        request: PageRequest | None = listing.first_request()
+        """The listing one page at a time (after filtering; a page may be empty).
+
+        With ``settings.listing_budget`` set, the listing stops with a
+        :class:`TransportError` once that many seconds (on the provider's clock)
+        have passed, or when a pacing or retry wait would pass them; a request
+        already sent is bounded by ``timeout``. Pages read before stay yielded.
+        """
+        with self._typed("the listing"):
+            listing = self._listing(query or UserQuery(), on_error, report)
+        yield from self._drive(listing)
+
+    def _drive(self, listing: Listing) -> Generator[list[User], None, None]:
+        with self._typed("the listing"):
+            budget = self._budget()
+            client = self._client()
+            request: PageRequest | None = listing.first_request()
         while request is not None:
-            yield listing.feed(client.get_json(request))
-            request = listing.next_request()
+            with self._typed("the listing"), self._spending(budget):
+                users = listing.feed(client.get_json(request))
+            yield users
+            with self._typed("the listing"):
+                request = listing.next_request()
 
     def __iter__(self) -> Iterator[User]:
         return self.users()
 
     def get(self, native_id: str) -> User:
-        """One user by the provider's own id. :raises NotFoundError: when absent."""
-        lookup = self._required_lookup("userdir_get_user", "get a user by id", native_id=native_id)
-        payload = self._client().get_json(lookup.request)
-        return self._read_lookup(lookup, payload, f"no user with id {native_id!r}")
+        """One user by the provider's own id. :raises NotFoundError: when absent.
+
+        When the provider declares ``get_falls_back_to_listing`` (its detail
+        endpoint does not serve every user type), a 404 there is checked against
+        the listing before it is believed.
+        """
+        missing = f"no user with id {native_id!r}"
+        with self._typed("get"):
+            lookup = self._required_lookup(
+                "userdir_get_user", "get a user by id", native_id=native_id
+            )
+            try:
+                return self._read_lookup(lookup, self._client().get_json(lookup.request), missing)
+            except NotFoundError as error:
+                if not self.info.get_falls_back_to_listing:
+                    raise
+                not_found = error
+            report = ProviderReport(self.name)
+            listing = self._listing(UserQuery(), "skip", report, record=False)
+            with contextlib.closing(self._drive(listing)) as pages:
+                for page in pages:
+                    for user in page:
+                        if user.native_id == native_id:
+                            return user
+            raise self._scanned(native_id, report, not_found)
 
     def find_by_email(self, email: str) -> list[User]:
         """Every user whose normalized email matches (empty list when none)."""
-        lookup = self._lookup("userdir_find_by_email", email=email)
-        if lookup is None:
-            return self._matching_email(list(self.users(email_domain=_domain(email))), email)
-        try:
-            payload = self._client().get_json(lookup.request)
-            user = self._read_lookup(lookup, payload, "no user with that email")
-        except NotFoundError:
-            return []
-        return self._matching_email([user], email)
+        with self._typed("find_by_email"):
+            lookup = self._lookup("userdir_find_by_email", email=email)
+            if lookup is None:
+                listing = self._listing(
+                    UserQuery.build(email_domain=_domain(email)), "raise", None, record=False
+                )
+                listed = [user for page in self._drive(listing) for user in page]
+                return self._matching_email(listed, email)
+            try:
+                payload = self._client().get_json(lookup.request)
+                user = self._read_lookup(lookup, payload, "no user with that email")
+            except NotFoundError:
+                return []
+            return self._matching_email([user], email)
 
     def whoami(self) -> User:
         """The user the credentials belong to: the cheapest way to check them."""
-        lookup = self._required_lookup("userdir_whoami", "tell who the caller is")
-        return self._read_lookup(lookup, self._client().get_json(lookup.request), "no caller")
+        with self._typed("whoami"):
+            lookup = self._required_lookup("userdir_whoami", "tell who the caller is")
+            return self._read_lookup(lookup, self._client().get_json(lookup.request), "no caller")
 
     def request_json(self, request: PageRequest) -> Any:
         """Send a provider-specific request (auth, pacing, retries and typed errors
         included) and return the decoded JSON: the escape hatch for endpoints
         userdir does not model, such as Freddy's member-id list."""
-        return self._client().get_json(request)
+        with self._typed("a request"):
+            return self._client().get_json(request)
 
     def close(self) -> None:
-        if self._sync is not None:
-            self._sync.close()
-            self._sync = None
+        """Close the sync client. Safe from another thread while a listing runs:
+        its waits end at once and its request fails (the ``Directory`` uses this
+        when its consumer leaves). The provider stays usable: the next call opens
+        a new client."""
+        client, self._sync = self._sync, None
+        clock, self._sync_clock = self._sync_clock, _ClientClock(self._clock, self.name)
+        clock.close()
+        if client is not None:
+            client.close()
 
     def __enter__(self) -> Provider:
         return self
@@ -390,7 +580,7 @@ class Provider:
                 max_response_bytes=self.settings.max_response_bytes,
                 verify=self.settings.verify_tls,
                 transport=self._transport,  # type: ignore[arg-type]
-                clock=self._clock,
+                clock=_ClientClock(self._clock, self.name),
             )
         return self._async
 
@@ -399,7 +589,7 @@ class Provider:
         *,
         status: StatusFilter = None,
         email_domain: str | None = None,
-        updated_since: datetime | None = None,
+        updated_since: Since | None = None,
         on_error: ErrorPolicy = "raise",
         report: ProviderReport | None = None,
     ) -> AsyncIterator[User]:
@@ -419,39 +609,77 @@ class Provider:
         report: ProviderReport | None = None,
     ) -> AsyncIterator[list[User]]:
         """The async twin of :meth:`pages`."""
-        listing = self._listing(query or UserQuery(), on_error, report)
-        client = self._aclient()
-        request: PageRequest | None = listing.first_request()
+        with self._typed("the listing"):
+            listing = self._listing(query or UserQuery(), on_error, report)
+        async for page in self._adrive(listing):
+            yield page
+
+    async def _adrive(self, listing: Listing) -> AsyncGenerator[list[User], None]:
+        with self._typed("the listing"):
+            budget = self._budget()
+            client = self._aclient()
+            request: PageRequest | None = listing.first_request()
         while request is not None:
-            yield listing.feed(await client.get_json(request))
-            request = listing.next_request()
+            with self._typed("the listing"), self._spending(budget):
+                users = listing.feed(await client.get_json(request))
+            yield users
+            with self._typed("the listing"):
+                request = listing.next_request()
 
     async def aget(self, native_id: str) -> User:
-        lookup = self._required_lookup("userdir_get_user", "get a user by id", native_id=native_id)
-        payload = await self._aclient().get_json(lookup.request)
-        return self._read_lookup(lookup, payload, f"no user with id {native_id!r}")
+        """The async twin of :meth:`get`."""
+        missing = f"no user with id {native_id!r}"
+        with self._typed("get"):
+            lookup = self._required_lookup(
+                "userdir_get_user", "get a user by id", native_id=native_id
+            )
+            try:
+                payload = await self._aclient().get_json(lookup.request)
+                return self._read_lookup(lookup, payload, missing)
+            except NotFoundError as error:
+                if not self.info.get_falls_back_to_listing:
+                    raise
+                not_found = error
+            report = ProviderReport(self.name)
+            listing = self._listing(UserQuery(), "skip", report, record=False)
+            pages = self._adrive(listing)
+            try:
+                async for page in pages:
+                    for user in page:
+                        if user.native_id == native_id:
+                            return user
+            finally:
+                await pages.aclose()
+            raise self._scanned(native_id, report, not_found)
 
     async def afind_by_email(self, email: str) -> list[User]:
-        lookup = self._lookup("userdir_find_by_email", email=email)
-        if lookup is None:
-            listed = [user async for user in self.ausers(email_domain=_domain(email))]
-            return self._matching_email(listed, email)
-        try:
-            payload = await self._aclient().get_json(lookup.request)
-            user = self._read_lookup(lookup, payload, "no user with that email")
-        except NotFoundError:
-            return []
-        return self._matching_email([user], email)
+        """The async twin of :meth:`find_by_email`."""
+        with self._typed("find_by_email"):
+            lookup = self._lookup("userdir_find_by_email", email=email)
+            if lookup is None:
+                listing = self._listing(
+                    UserQuery.build(email_domain=_domain(email)), "raise", None, record=False
+                )
+                listed = [user async for page in self._adrive(listing) for user in page]
+                return self._matching_email(listed, email)
+            try:
+                payload = await self._aclient().get_json(lookup.request)
+                user = self._read_lookup(lookup, payload, "no user with that email")
+            except NotFoundError:
+                return []
+            return self._matching_email([user], email)
 
     async def awhoami(self) -> User:
-        lookup = self._required_lookup("userdir_whoami", "tell who the caller is")
-        return self._read_lookup(
-            lookup, await self._aclient().get_json(lookup.request), "no caller"
-        )
+        """The async twin of :meth:`whoami`."""
+        with self._typed("whoami"):
+            lookup = self._required_lookup("userdir_whoami", "tell who the caller is")
+            payload = await self._aclient().get_json(lookup.request)
+            return self._read_lookup(lookup, payload, "no caller")
 
     async def arequest_json(self, request: PageRequest) -> Any:
         """The async twin of :meth:`request_json`."""
-        return await self._aclient().get_json(request)
+        with self._typed("a request"):
+            return await self._aclient().get_json(request)
 
     async def aclose(self) -> None:
         self.close()

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timezone
 from typing import TYPE_CHECKING, Any
 
 from .config import ProviderSettings
+from .errors import ConfigurationError
 from .models import User, UserStatus, normalize_email
 from .pagination import Page, PageRequest, Paginator
 
 if TYPE_CHECKING:
     from .testing.sandbox import Sandbox
 
-__all__ = ["FILTERS", "ListPlan", "Lookup", "ProviderInfo", "UserQuery", "json_object"]
+__all__ = [
+    "FILTERS",
+    "ListPlan",
+    "Lookup",
+    "ProviderInfo",
+    "Since",
+    "UserQuery",
+    "json_object",
+    "parse_since",
+]
 
 #: The filters ``users()`` understands; a plan's ``pushed_down`` names a subset.
 FILTERS = frozenset({"status", "email_domain", "updated_since"})
@@ -29,6 +39,10 @@ class ProviderInfo:
     (a :class:`userdir.testing.Sandbox`) for ``userdir demo``, cassette recording
     and the conformance kit.
     ``filters`` are the :data:`FILTERS` its API can apply server-side.
+    ``get_falls_back_to_listing``: the detail endpoint does not serve every user
+    the listing returns (it answers 404 for some user types), so on a
+    ``NotFoundError`` from it ``get()`` looks for the id in the listing before
+    saying the user does not exist.
     """
 
     name: str
@@ -38,6 +52,7 @@ class ProviderInfo:
     filters: frozenset[str] = frozenset()
     supports_email_lookup: bool = False
     sandbox: Callable[[], Sandbox] | None = None
+    get_falls_back_to_listing: bool = False
 
     @property
     def env_vars(self) -> dict[str, str]:
@@ -47,13 +62,60 @@ class ProviderInfo:
         return {name: env_var_name(self.name, name) for name in self.settings.model_fields}
 
 
+#: What ``updated_since`` accepts: a datetime (naive means UTC), a date (its
+#: midnight, UTC), or the same as an ISO 8601 string.
+Since = datetime | date | str
+
+
+def parse_since(value: Since) -> datetime:
+    """*value* as an aware UTC datetime.
+
+    ``"2026-01-01"``, ``"2026-01-01T09:30:00Z"`` and ``"2026-01-01T09:30+02:00"``
+    are read as ISO 8601; a naive datetime (or a string without an offset) is
+    UTC, never local time, so one script gives one answer on every machine.
+
+    :raises ConfigurationError: a string that is not an ISO 8601 date or datetime.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text[-1:] in ("Z", "z"):  # Python 3.10's fromisoformat does not read "Z"
+            text = text[:-1] + "+00:00"
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise ConfigurationError(
+                f"updated_since {text[:40]!r} is not an ISO 8601 date or datetime "
+                "(e.g. 2026-01-01 or 2026-01-01T00:00:00Z)"
+            ) from None
+    elif not isinstance(value, datetime):
+        if not isinstance(value, date):
+            raise ConfigurationError(
+                f"updated_since must be a datetime, a date or an ISO 8601 string, "
+                f"not {type(value).__name__}"
+            )
+        value = datetime.combine(value, time())
+    if value.tzinfo is None or value.utcoffset() is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
 @dataclass(frozen=True)
 class UserQuery:
-    """Filters for a listing. ``None`` means "no filter"."""
+    """Filters for a listing. ``None`` means "no filter".
+
+    ``updated_since`` is compared with ``updated_at`` only: a user whose record
+    has no ``updated_at`` passes, because the filter cannot tell (falling back to
+    ``created_at`` would hide every user deactivated since); the listing's report
+    says how many users that was (:meth:`undecided`).
+    """
 
     status: frozenset[UserStatus] | None = None
     email_domain: str | None = None
     updated_since: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.updated_since is not None:  # naive means UTC here too
+            object.__setattr__(self, "updated_since", parse_since(self.updated_since))
 
     @classmethod
     def build(
@@ -66,15 +128,20 @@ class UserQuery:
         | frozenset[UserStatus]
         | None = None,
         email_domain: str | None = None,
-        updated_since: datetime | None = None,
+        updated_since: Since | None = None,
     ) -> UserQuery:
-        """Accept the forms people type: ``status="active"`` or a list of them."""
+        """Accept the forms people type: ``status="active"`` or a list of them,
+        ``updated_since="2026-01-01"`` (see :func:`parse_since`).
+
+        :raises ConfigurationError: an ``updated_since`` that is not a date.
+        """
         statuses: frozenset[UserStatus] | None = None
         if status is not None:
             items = [status] if isinstance(status, (str, UserStatus)) else list(status)
             statuses = frozenset(UserStatus(item) for item in items)
         domain = normalize_email(email_domain.lstrip("@")) if email_domain else None
-        return cls(status=statuses, email_domain=domain, updated_since=updated_since)
+        since = parse_since(updated_since) if updated_since is not None else None
+        return cls(status=statuses, email_domain=domain, updated_since=since)
 
     def matches(self, user: User) -> bool:
         """The local check, applied to every user whatever the API filtered."""
@@ -84,11 +151,12 @@ class UserQuery:
             email = user.email_normalized
             if email is None or email.rpartition("@")[2] != self.email_domain:
                 return False
-        if self.updated_since is not None:
-            stamp = user.updated_at or user.created_at
-            if stamp is None or stamp < self.updated_since:
-                return False
-        return True
+        since, stamp = self.updated_since, user.updated_at
+        return since is None or stamp is None or stamp >= since
+
+    def undecided(self, user: User) -> bool:
+        """True when ``updated_since`` is set but cannot be applied to *user*."""
+        return self.updated_since is not None and user.updated_at is None
 
 
 @dataclass(frozen=True)
@@ -129,4 +197,3 @@ class Lookup:
 
     request: PageRequest
     parse: Callable[[Any], Mapping[str, Any] | None] = json_object
-

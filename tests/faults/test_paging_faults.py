@@ -8,6 +8,7 @@ the report says the listing is incomplete.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -22,7 +23,17 @@ from userdir import (
 from userdir.testing import FakeClock, sandbox_provider
 from userdir_freddy.sandbox import SANDBOX_ORGANIZATION_ID
 
-from .faultkit import PAGE, PROVIDERS, Env, Honeypot, Records, clean_listing, drain, open_env
+from .faultkit import (
+    LIST_PATHS,
+    PAGE,
+    PROVIDERS,
+    Env,
+    Honeypot,
+    Records,
+    clean_listing,
+    drain,
+    open_env,
+)
 
 #: How each sandbox sends a client back to a page it read: Freddy answers page 1
 #: whatever ``skip`` says, Pneumatic's ``next`` link points at page 1, Ejento's
@@ -87,6 +98,20 @@ def test_an_endless_listing_stops_at_max_pages(env: Env) -> None:
                 records.add(first=False)
     assert len(ids) == 4 * PAGE == len(set(ids))  # the 4th page too: fetched, so yielded
     assert len(env.listing_requests()) == 4
+    assert provider.last_report is not None and not provider.last_report.complete
+
+
+@pytest.mark.parametrize("name", ["pneumatic", "ejento"])
+@pytest.mark.parametrize("claim", ["next", "count"])
+def test_an_empty_page_that_says_more_remain_is_never_complete(env: Env, claim: str) -> None:
+    total = len(env.expected_ids())
+    link = f"{env.base_url or 'https://example.invalid'}{LIST_PATHS[env.name]}?offset=200"
+    body = {"count": total, "next": link if claim == "next" else None, "results": []}
+    env.fault("content", content=json.dumps(body).encode(), after=1)  # page 2 is empty
+    provider = env.provider()
+    users, error = drain(provider.users())
+    assert isinstance(error, PaginationError) and "cut short" in error.message
+    assert [user.id for user in users] == env.expected_ids()[:PAGE]
     assert provider.last_report is not None and not provider.last_report.complete
 
 
