@@ -133,6 +133,8 @@ def userdir_providers() -> list[ProviderInfo]:
             filters=frozenset({"status"}),
             supports_email_lookup=False,
             sandbox=_sandbox,
+            # The detail endpoint hides guests and deleted users (the listing shows them).
+            get_falls_back_to_listing=True,
         )
     ]
 
