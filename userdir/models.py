@@ -19,7 +19,6 @@ from pydantic import (
 )
 
 __all__ = [
-    "MAX_RAW_DEPTH",
     "OPTIONAL_TEXT_FIELDS",
     "TEXT_COLUMNS",
     "User",
@@ -52,35 +51,6 @@ def normalize_email(email: str | None) -> str | None:
         return None
     normalized = unicodedata.normalize("NFC", email.strip()).lower()
     return normalized or None
-
-
-#: How deeply a provider record (``User.raw``) may nest; no real user record comes close.
-MAX_RAW_DEPTH = 100
-
-
-_CONTAINERS = (dict, list, tuple)
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-def _nesting_exceeds(value: object, limit: int) -> bool:
-    """True when *value* nests lists/dicts more than *limit* levels.
-
-    Walks one level at a time (no recursion) and skips containers holding only
-    scalars, the common case, in one C-level pass: this runs for every user.
-    """
-    level = [value] if isinstance(value, _CONTAINERS) else []
-    depth = 1
-    while level:
-        if depth > limit:
-            return True
-        nested: list[Any] = []
-        for item in level:
-            children = item.values() if isinstance(item, dict) else item
-            if not _SCALARS.issuperset(map(type, children)):
-                nested.extend(child for child in children if isinstance(child, _CONTAINERS))
-        level = nested
-        depth += 1
-    return False
 
 
 #: The optional text fields of ``User``; with the ids and ``status`` these are its
@@ -221,15 +191,6 @@ class User(BaseModel):
             return value.astimezone(timezone.utc)
         except OverflowError:  # 0001-01-01T00:00+05:00 has no UTC year; a bad record, not a crash
             raise ValueError("is out of range once converted to UTC") from None
-
-    @field_validator("raw")
-    @classmethod
-    def _raw_not_too_deep(cls, value: dict[str, Any]) -> dict[str, Any]:
-        # Deeper JSON could not be written out again (pydantic stops serializing
-        # near 255 levels): refuse the record now rather than crash an export later.
-        if _nesting_exceeds(value, MAX_RAW_DEPTH):
-            raise ValueError(f"is nested deeper than {MAX_RAW_DEPTH} levels")
-        return value
 
     @model_validator(mode="before")
     @classmethod

@@ -17,7 +17,7 @@ import pytest
 
 from userdir import InvalidResponseError, NormalizationError, User
 from userdir._output import write_users
-from userdir.models import MAX_RAW_DEPTH
+from userdir.http import MAX_JSON_DEPTH
 
 from .faultkit import PAGE, Env, Records, depth_of, drain, nested
 
@@ -146,34 +146,39 @@ def test_a_date_out_of_range_in_utc_is_a_rejected_record_not_a_crash(env: Env) -
     assert rejection.reason.startswith("malformed user record: ")
 
 
+#: About as deep as a record's field can nest inside the deepest page envelope
+#: (Ejento: wrapper > page > results > record > field) and still be read.
+DEEPEST_FIELD = MAX_JSON_DEPTH - 5
+
+
 def test_deeply_nested_json_in_a_record_is_kept_in_raw(env: Env) -> None:
     records = Records(env)
     victim_id = records.native_id(records.rows[150])
-    records.rows[150]["preferences"] = nested(MAX_RAW_DEPTH - 2)
+    records.rows[150]["preferences"] = nested(DEEPEST_FIELD)
     users = {user.native_id: user for user in env.provider().users()}
     assert len(users) == len(env.expected_ids())
     kept = users[victim_id].raw["preferences"]
-    assert depth_of(kept) == MAX_RAW_DEPTH - 2
+    assert depth_of(kept) == DEEPEST_FIELD
     out = io.StringIO()
     write_users([users[victim_id]], out, "jsonl")  # and it can be written out again
-    assert depth_of(json.loads(out.getvalue())["raw"]["preferences"]) == MAX_RAW_DEPTH - 2
+    assert depth_of(json.loads(out.getvalue())["raw"]["preferences"]) == DEEPEST_FIELD
 
 
-def test_a_record_nested_too_deep_to_write_out_is_rejected(env: Env) -> None:
-    # Deep enough that pydantic could not serialize it (about 255 levels), shallow
-    # enough that json parses it: refused now, not in the middle of an export.
+@pytest.mark.parametrize("on_error", ["raise", "skip"])
+def test_a_record_nested_deeper_than_the_decoder_reads_stops_the_listing(
+    env: Env, on_error: str
+) -> None:
+    # The page decoder enforces the depth limit once per page (no walk per record):
+    # anything it reads can be written out again (pydantic stops serializing near
+    # 255 levels). A page it cannot read is the provider's bad answer, under every
+    # policy: the pages before it stay yielded and the listing is not complete.
     records = Records(env)
-    victim_id = records.native_id(records.rows[150])
-    records.rows[150]["preferences"] = nested(300)
-    users, error = drain(env.provider().users())
-    assert isinstance(error, NormalizationError) and error.native_id == victim_id
+    records.rows[150]["preferences"] = nested(MAX_JSON_DEPTH)
+    provider = env.provider()
+    users, error = drain(provider.users(on_error=on_error))  # type: ignore[arg-type]
+    assert isinstance(error, InvalidResponseError) and "nested too deeply" in error.message
     assert_whole_pages_before(env, users)
-    skipping = env.provider()
-    ids = [user.id for user in skipping.users(on_error="skip")]
-    assert len(ids) == len(env.expected_ids()) - 1
-    assert skipping.last_report is not None
-    [rejection] = skipping.last_report.rejected
-    assert rejection.native_id == victim_id and "nested deeper" in rejection.reason
+    assert provider.last_report is not None and not provider.last_report.complete
 
 
 def test_a_10_mb_page_still_parses(env: Env) -> None:
