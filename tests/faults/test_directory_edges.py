@@ -178,24 +178,32 @@ def test_skip_still_raises_a_stuck_providers_failure(kind: str, stall: StallServ
 # -- leaving a sync listing early ----------------------------------------------------------
 
 
-def leave(how: str, directory: Directory, stall: StallServer) -> None:
-    """Read one user, make sure the stuck provider's request is on the wire, leave."""
-    iterator = iter(directory)
+def leave(how: str, directory: Directory, stall: StallServer) -> float:
+    """Read one user, make sure the stuck provider's request is on the wire, then
+    leave; return the seconds leaving took."""
+    if how == "break":
+        for _ in directory:
+            assert stall.connected.wait(2)
+            started = time.monotonic()
+            break  # the loop drops its iterator: CPython closes it at once
+        return time.monotonic() - started
+    if how == "interrupt":
+        with pytest.raises(KeyboardInterrupt):
+            for _ in directory:
+                assert stall.connected.wait(2)
+                started = time.monotonic()
+                raise KeyboardInterrupt  # Ctrl-C in the consumer's loop body
+        return time.monotonic() - started
+    iterator = directory.users()
     next(iterator)
     assert stall.connected.wait(2)
-    if how == "break":
-        for _ in iterator:
-            break
-        iterator.close()  # what a for loop's end does to a generator it drops
-    elif how == "close":
+    started = time.monotonic()
+    if how == "close":
         iterator.close()  # type: ignore[attr-defined]
-    elif how == "interrupt":
-        with pytest.raises(KeyboardInterrupt):
-            for _ in iterator:
-                raise KeyboardInterrupt  # Ctrl-C in the consumer's loop body
-    else:  # garbage collection of the abandoned iterator
+    else:  # garbage collection of an abandoned iterator
         del iterator
         gc.collect()
+    return time.monotonic() - started
 
 
 @pytest.mark.loopback
@@ -206,10 +214,27 @@ def test_leaving_early_returns_at_once_and_closes_the_stuck_socket(
     fast = sandbox_provider("freddy", clock=FakeClock())
     stuck = stuck_provider(stall, timeout=30)  # only closing can end this request in time
     directory = Directory([fast, stuck])
-    started = time.monotonic()
-    leave(how, directory, stall)
-    assert time.monotonic() - started < 1.0
+    assert leave(how, directory, stall) < 1.0
     assert wait_for(lambda: not userdir_threads(), 1.0), userdir_threads()
+    assert stall.closed_by_client.wait(1.0)
+    assert not directory.report.complete
+
+
+@pytest.mark.loopback
+def test_leaving_an_async_listing_early_cancels_the_stuck_request(stall: StallServer) -> None:
+    fast = sandbox_provider("freddy", clock=FakeClock())
+    directory = AsyncDirectory([fast, stuck_provider(stall, timeout=30)])
+
+    async def leave() -> float:
+        users = directory.users()
+        await users.__anext__()
+        while not stall.connected.is_set():
+            await asyncio.sleep(0.01)
+        started = time.monotonic()
+        await users.aclose()  # type: ignore[attr-defined]  # what ``break`` leads to
+        return time.monotonic() - started
+
+    assert asyncio.run(asyncio.wait_for(leave(), 5)) < 1.0
     assert stall.closed_by_client.wait(1.0)
     assert not directory.report.complete
 
@@ -230,7 +255,7 @@ def test_leaving_early_wakes_a_thread_waiting_to_retry() -> None:
     assert wait_for(lambda: not userdir_threads(), 1.0), userdir_threads()
     assert len(slow.requests) == 1  # no retry was sent after the consumer left
     slow.faults.clear()  # the provider it closed stays usable: a new client, a full listing
-    assert len(list(waiting.users())) == len(sandbox_for("pneumatic").users)
+    assert len(list(waiting.users())) == len(slow.users)  # type: ignore[attr-defined]
 
 
 # -- the listing budget ---------------------------------------------------------------------
