@@ -199,6 +199,17 @@ def test_a_provider_echoing_our_key_in_its_message_does_not_leak_it() -> None:
     assert "[REDACTED]" in error.message
 
 
+def test_an_auth_header_derived_from_the_settings_is_redacted_too() -> None:
+    # A Basic header is base64 of a user and password: no setting holds that text,
+    # so the client registers every header value it sends as a secret.
+    basic = "Basic dXNlcjpkZXJpdmVkLWJhc2ljLXBhaXI="
+    echo = lambda r: ErrorDetails(f"refused {basic.split()[1]}")  # noqa: E731
+    options = ClientOptions(auth_headers={"Authorization": SecretStr(basic)})
+    core = RequestCore("acme", "https://api.acme.test", options, error_details=echo)
+    error = core.error_for(httpx.Response(401))
+    assert "dXNlcjpkZXJpdmVkLWJhc2ljLXBhaXI" not in f"{error} {error!r}"
+
+
 def test_credentials_echoed_in_code_request_id_or_details_are_redacted() -> None:
     def echo(response: httpx.Response) -> ErrorDetails:
         return ErrorDetails(

@@ -94,6 +94,7 @@ from .errors import (
     RateLimitError,
     ServerError,
     TransportError,
+    register_secret,
 )
 from .pagination import PageRequest
 
@@ -432,7 +433,7 @@ def decode_json(response: httpx.Response, *, provider: str) -> Any:
     except ValueError:
         kind = response.headers.get("content-type", "no content type").split(";")[0]
         raise InvalidResponseError(
-            f"expected JSON, got {_short(kind, 60)} that does not parse as JSON",
+            f"expected JSON, got {kind[:60]} that does not parse as JSON",
             provider=provider,
             status_code=response.status_code,
             request_id=request_id,
@@ -489,6 +490,10 @@ class RequestCore:
         self.policy = policy or RetryPolicy()
         self.limiter = limiter or RateLimiter()
         self._options = options
+        for secret in options.auth_headers.values():
+            # A header derived from a setting (a base64 Basic pair, "Bearer <token>")
+            # is a secret of its own: every userdir error redacts it from now on.
+            register_secret(secret.get_secret_value())
         self._error_details = error_details
         self._rand = rand
         self._clock = clock or Clock()
@@ -622,7 +627,7 @@ class RequestCore:
             f"({self.policy.max_retry_after:g} s); {self._retry_at(seconds)}",
             provider=self.provider,
             status_code=None if response is None else response.status_code,
-            request_id=None if response is None else self._redact(_request_id(response.headers)),
+            request_id=None if response is None else _request_id(response.headers),
             retry_after=seconds,
         )
 
@@ -645,26 +650,22 @@ class RequestCore:
         )
         message = (
             self._redirect_message(response)
-            or self._redact(_short(details.message))
+            or (details.message if details.message and details.message.strip() else None)
             or f"HTTP {status} {response.reason_phrase}".strip()
         )
         request_id = details.request_id or _request_id(response.headers)
         common: dict[str, Any] = {
             "provider": self.provider,
             "status_code": status,
-            "request_id": self._redact(request_id),
-            "code": self._redact(details.code),
+            "request_id": request_id,
+            "code": details.code,
         }
         if issubclass(kind, RateLimitError):
             if retry_after is not None:
                 message = f"{message}; {self._retry_at(retry_after)}"
             return kind(message, retry_after=retry_after, **common)
         if issubclass(kind, BadRequestError):
-            field_messages = {
-                str(self._redact(name)): [str(self._redact(m)) for m in messages]
-                for name, messages in details.details.items()
-            }
-            return kind(message, details=field_messages, **common)
+            return kind(message, details=details.details, **common)
         return kind(message, **common)
 
     def _redirect_message(self, response: httpx.Response) -> str | None:
@@ -680,19 +681,6 @@ class RequestCore:
             f"redirected{where}; userdir follows no "
             f"redirects, so credentials stay with {self.base_url.host}"
         )
-
-    def _redact(self, message: str | None) -> str | None:
-        """Remove our own credentials from whatever a provider said (message, code,
-        field details): some APIs echo the token they refused, and error text ends
-        up in logs and tracebacks."""
-        if message is None:
-            return None
-        for secret in self._options.auth_headers.values():
-            value = secret.get_secret_value()
-            for candidate in (value, value.partition(" ")[2]):  # "Bearer <token>" and the token
-                if len(candidate) >= 4:
-                    message = message.replace(candidate, "[REDACTED]")
-        return message
 
     def _transport_error(self, exc: httpx.TransportError) -> TransportError:
         what = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
@@ -718,13 +706,6 @@ class RequestCore:
 def _origin(url: httpx.URL) -> str:
     """``scheme://host[:port]`` of *url*: never its path or query, which may hold tokens."""
     return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
-
-
-def _short(message: str | None, limit: int = 300) -> str | None:
-    if not message:
-        return None
-    message = " ".join(str(message).split())
-    return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
 # -- reading a body within the caps ---------------------------------------------------
@@ -755,7 +736,7 @@ class _Body:
             message,
             provider=self._core.provider,
             status_code=self._response.status_code,
-            request_id=self._core._redact(_request_id(self._response.headers)),
+            request_id=_request_id(self._response.headers),
         )
 
     def feed(self, raw: bytes) -> None:
