@@ -202,6 +202,19 @@ def test_a_match_that_needs_compatibility_folding_is_for_a_human(
     assert "## Possible matches" in report.to_markdown()
 
 
+def test_a_possible_match_shows_in_the_terminal_table_and_the_html_report() -> None:
+    from userdir.cli import _render_report
+
+    one = user("freddy", "1", email="kim@example.com")
+    two = user("ejento", "2", email="\u212aim@example.com")
+    report = reconcile([one, two])
+    table = _render_report(report, "table")
+    assert "possible matches: 1" in table and f"{one.id}, {two.id}" in table
+    page = report.to_html()
+    assert 'id="count-possible-matches">1<' in page
+    assert "U+212A KELVIN SIGN" in page
+
+
 def test_an_id_map_settles_a_possible_match() -> None:
     one = user("freddy", "1", email="kim@example.com")
     two = user("ejento", "2", email="\u212aim@example.com")

@@ -28,7 +28,14 @@ from .errors import (
 from .hookspecs import hookimpl
 from .models import User, UserStatus, normalize_email
 from .provider import Provider, available_providers, load_provider
-from .reconcile import Conflict, Duplicate, Identity, ReconciliationReport, reconcile
+from .reconcile import (
+    Conflict,
+    Duplicate,
+    Identity,
+    PossibleMatch,
+    ReconciliationReport,
+    reconcile,
+)
 from .snapshot import Snapshot, SnapshotDiff, diff_snapshots
 from .types import ListPlan, Lookup, ProviderInfo, UserQuery
 
@@ -49,6 +56,7 @@ __all__ = [
     "NotFoundError",
     "PaginationError",
     "PermissionDeniedError",
+    "PossibleMatch",
     "Provider",
     "ProviderError",
     "ProviderInfo",

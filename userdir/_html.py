@@ -107,9 +107,10 @@ def render_html(report: ReconciliationReport, *, title: str = "userdir reconcili
         ("conflicts", len(report.conflicts)),
         ("duplicates", summary["duplicates"]),
         ("unmatched", summary["unmatched"]),
+        ("possible matches", len(report.possible_matches)),
     ]
     card_html = "".join(
-        f'<div class="card"><b id="count-{name}">{value}</b>{escape(name)}</div>'
+        f'<div class="card"><b id="count-{name.replace(" ", "-")}">{value}</b>{escape(name)}</div>'
         for name, value in cards
     )
     per_provider = Counter(user.provider for i in report.identities for user in i.users)
@@ -146,6 +147,12 @@ def render_html(report: ReconciliationReport, *, title: str = "userdir reconcili
             "duplicates",
             ["provider", "key", "users"],
             ((d.provider, d.key, ", ".join(u.id for u in d.users)) for d in report.duplicates),
+        ),
+        _table(
+            "Possible matches (not merged: a human decides)",
+            "possible-matches",
+            ["key", "users", "why"],
+            ((m.key, ", ".join(u.id for u in m.users), m.reason) for m in report.possible_matches),
         ),
         _table(
             "Unmatched",

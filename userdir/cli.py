@@ -667,15 +667,19 @@ def _render_report(report: ReconciliationReport, fmt: str) -> str:
         *(f"missing from {p}: {n}" for p, n in summary["missing_from"].items()),
         "conflicts: " + ", ".join(f"{k} {n}" for k, n in summary["conflicts"].items()),
         f"duplicates: {summary['duplicates']}   unmatched: {summary['unmatched']}",
+        f"possible matches: {len(report.possible_matches)} (not merged: a human decides)",
     ]
     for conflict in report.conflicts[:10]:
         values = ", ".join(f"{k}={v}" for k, v in conflict.values().items())
-        lines.append(f"  {conflict.kind:<6} {conflict.identity.key}: {values}")
+        lines.append(f"  {conflict.kind:<14} {conflict.identity.key}: {values}")
     if len(report.conflicts) > 10:
         lines.append(f"  ... {len(report.conflicts) - 10} more (use --format markdown or json)")
     for duplicate in report.duplicates:
         ids = ", ".join(u.id for u in duplicate.users)
         lines.append(f"  duplicate in {duplicate.provider}: {duplicate.key} -> {ids}")
+    for possible in report.possible_matches:
+        ids = ", ".join(u.id for u in possible.users)
+        lines.append(f"  possible match {possible.key} -> {ids} ({possible.reason})")
     # One finding per line, whatever a name holds (a newline would forge a row).
     return "\n".join(printable(line) for line in lines) + "\n"
 

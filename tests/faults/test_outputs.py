@@ -369,9 +369,6 @@ def test_a_markdown_cell_escapes_html_and_neutralizes_links() -> None:
     assert "alert(2)" in page  # the text is still there, as text
 
 
-@pytest.mark.xfail(
-    strict=True, reason="lead: reconcile._md must return userdir._output.markdown_cell(value)"
-)
 def test_the_markdown_report_escapes_html_and_neutralizes_javascript_links() -> None:
     users = [
         User(
