@@ -254,8 +254,18 @@ def test_leaving_early_wakes_a_thread_waiting_to_retry() -> None:
     assert time.monotonic() - started < 1.0
     assert wait_for(lambda: not userdir_threads(), 1.0), userdir_threads()
     assert len(slow.requests) == 1  # no retry was sent after the consumer left
-    slow.faults.clear()  # the provider it closed stays usable: a new client, a full listing
-    assert len(list(waiting.users())) == len(slow.users)  # type: ignore[attr-defined]
+
+
+def test_a_provider_closed_mid_listing_stays_usable() -> None:
+    """What the directory does to a provider whose listing it abandons: that listing
+    ends with a typed error, and the next call opens a new client."""
+    provider = sandbox_provider("freddy", clock=FakeClock(), page_size=50)
+    pages = provider.pages()
+    next(pages)
+    provider.close()
+    with pytest.raises(TransportError):
+        next(pages)
+    assert len(list(provider.users())) == 250
 
 
 # -- the listing budget ---------------------------------------------------------------------
