@@ -9,7 +9,7 @@ import logging
 from ._listing import ProviderReport, Rejection
 from ._version import __version__
 from .config import ProviderSettings
-from .directory import AsyncDirectory, Directory, DirectoryReport
+from .directory import AsyncDirectory, Directory, DirectoryReport, Matches
 from .errors import (
     AuthenticationError,
     BadRequestError,
@@ -52,6 +52,7 @@ __all__ = [
     "InvalidResponseError",
     "ListPlan",
     "Lookup",
+    "Matches",
     "NormalizationError",
     "NotFoundError",
     "PaginationError",

@@ -197,7 +197,6 @@ def userdir_list_users(
     )
 
 
-
 @hookimpl
 def userdir_get_user(provider: str, settings: ProviderSettings, native_id: str) -> Lookup | None:
     if provider != NAME:
