@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -250,6 +251,27 @@ def test_unknown_matcher_and_missing_id_map_are_clear_errors(tmp_path: Path) -> 
         reconcile(EVERYONE, match_on=("phone",))
     with pytest.raises(ConfigurationError, match="does not exist"):
         load_id_map(tmp_path / "nope.csv")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("map.toml", b'ada = "usr_1"\n', "must be a [ada] table"),
+        ("map.toml", b"[ada\n", "cannot be read"),
+        ("map.csv", b"person,freddy\nada,usr_1,extra\n", "line 2: more cells"),
+        ("map.csv", b"person,freddy\n\xff\xfe,1\n", "is not UTF-8"),
+        ("map.csv", b"name,freddy\nada,usr_1\n", "needs a 'person' column"),
+    ],
+)
+def test_a_malformed_id_map_is_one_configuration_error(
+    tmp_path: Path, name: str, content: bytes, says: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ConfigurationError, match=re.escape(says)):
+        load_id_map(path)
+    with pytest.raises(ConfigurationError, match="not a file"):
+        load_id_map(tmp_path)
 
 
 def test_json_export_follows_the_documented_schema(report: Any) -> None:

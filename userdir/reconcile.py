@@ -468,20 +468,33 @@ def load_id_map(path: str | Path) -> dict[str, str]:
     (``[ada]`` ``freddy = "usr_1"`` ``pneumatic = "42"``).
     """
     path = Path(path)
+    name = repr(str(path))
     if not path.is_file():
-        raise ConfigurationError(f"id map {str(path)!r} does not exist")
-    rows: list[dict[str, str]]
-    if path.suffix.lower() == ".toml":
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        rows = [
-            {"person": person, **{k: str(v) for k, v in ids.items()}}
-            for person, ids in data.items()
-        ]
-    else:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-        if rows and "person" not in rows[0]:
-            raise ConfigurationError(f"id map {str(path)!r} needs a 'person' column")
+        raise ConfigurationError(f"id map {name} does not exist or is not a file")
+    rows: list[dict[str, str]] = []
+    try:
+        if path.suffix.lower() == ".toml":
+            for person, ids in tomllib.loads(path.read_text(encoding="utf-8")).items():
+                if not isinstance(ids, dict):
+                    raise ConfigurationError(
+                        f"id map {name}: {person!r} must be a [{person}] table of provider ids"
+                    )
+                rows.append({"person": person, **{k: str(v) for k, v in ids.items()}})
+        else:
+            with path.open(newline="", encoding="utf-8") as handle:
+                reader = csv.DictReader(handle)
+                if reader.fieldnames is not None and "person" not in reader.fieldnames:
+                    raise ConfigurationError(f"id map {name} needs a 'person' column")
+                for line, row in enumerate(reader, start=2):
+                    if None in row:  # more cells than the header names
+                        raise ConfigurationError(
+                            f"id map {name}, line {line}: more cells than the header has columns"
+                        )
+                    rows.append(row)
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"id map {name} is not UTF-8 text") from None
+    except (tomllib.TOMLDecodeError, csv.Error) as exc:
+        raise ConfigurationError(f"id map {name} cannot be read: {exc}") from None
     mapping: dict[str, str] = {}
     for row in rows:
         person = row.pop("person")
