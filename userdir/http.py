@@ -39,7 +39,7 @@ Caps, per request attempt (a retry gets a fresh deadline):
   the time left as its httpx timeout, the deadline is checked between body
   chunks, and the sync client shuts the sockets down when it passes (so a
   server dripping a byte at a time, even in its headers, is cut off); the
-  async client runs the attempt under ``asyncio.wait_for``. Either way:
+  async client runs the attempt under ``asyncio.timeout`` (``wait_for`` on 3.10). Either way:
   :class:`TransportError` "timed out ... deadline", retried like any timeout.
 - ``max_response_bytes`` caps the *decoded* body: gzip and deflate are
   inflated in small steps, so a compression bomb or an endless chunked body
@@ -68,6 +68,7 @@ import math
 import random
 import re
 import socket
+import sys
 import threading
 import time
 import zlib
@@ -984,6 +985,11 @@ class AsyncClient:
     async def _attempt(self, request: httpx.Request) -> Outcome:
         _phase_timeouts(request, self.timeout)
         try:
+            if sys.version_info >= (3, 11):
+                # asyncio.timeout never swallows a cancellation that races the
+                # answer; wait_for on 3.10-3.11 can, leaving the caller blocked.
+                async with asyncio.timeout(self.timeout):
+                    return await self._fetch(request)
             return await asyncio.wait_for(self._fetch(request), self.timeout)
         except ProviderError as error:
             return error
