@@ -72,11 +72,13 @@ ENVIRON = {
 )
 def test_env_indirection_may_only_name_the_providers_own_variables(name: object) -> None:
     with pytest.raises(ConfigurationError, match="FREDDY_ followed by uppercase") as caught:
-        file_settings(FREDDY, {"api_key_env": name}, environ=ENVIRON)
+        file_settings(FREDDY, {"api_key_env": name}, provider="freddy", environ=ENVIRON)
     assert caught.value.setting == "api_key"
     assert not any(value in str(caught.value) for value in ENVIRON.values())
 
 
 def test_env_indirection_to_a_provider_variable_works() -> None:
-    values = file_settings(FREDDY, {"api_key_env": "FREDDY_PROD_KEY"}, environ=ENVIRON)
+    values = file_settings(
+        FREDDY, {"api_key_env": "FREDDY_PROD_KEY"}, provider="freddy", environ=ENVIRON
+    )
     assert values == {"api_key": "ak_prod_key_for_freddy"}

@@ -43,7 +43,7 @@ from ._version import __version__
 from .directory import Directory
 from .errors import ConfigurationError, UserdirError
 from .models import User
-from .plugins import default_plugin_manager, provider_registry
+from .plugins import adapter_registry, default_plugin_manager
 from .reconcile import MATCHERS, ReconciliationReport, load_id_map, reconcile
 from .snapshot import Snapshot, diff_snapshots, write_snapshot
 
@@ -258,8 +258,8 @@ def _directory(
     if sandbox:
         from .testing.providers import sandbox_provider
 
-        registry = provider_registry(default_plugin_manager())
-        wanted = names or [n for n, info in sorted(registry.providers.items()) if info.sandbox]
+        registry = adapter_registry(default_plugin_manager())
+        wanted = names or [n for n, a in sorted(registry.adapters.items()) if a.sandbox]
         return Directory([sandbox_provider(n) for n in wanted], on_error=on_error)  # type: ignore[arg-type]
     directory = Directory.from_env(config=config, on_error=on_error)  # type: ignore[arg-type]
     for name, why in directory.report.skipped.items():
@@ -395,10 +395,10 @@ def providers(config: Path | None) -> None:
       userdir providers
       userdir providers --config ~/work/userdir.toml
     """
-    registry = provider_registry(default_plugin_manager())
+    registry = adapter_registry(default_plugin_manager())
     with Directory.from_env(config=config) as directory:
         skipped = directory.report.skipped
-        for name, info in sorted(registry.providers.items()):
+        for name, adapter in sorted(registry.adapters.items()):
             why = skipped.get(name, "not enabled")
             if name in directory.providers:
                 state = "configured"
@@ -406,7 +406,7 @@ def providers(config: Path | None) -> None:
                 state = "needs " + why.removeprefix(_NOT_CONFIGURED)
             else:
                 state = why
-            _echo(f"{name:<12} {info.description}  [{state}]")
+            _echo(f"{name:<12} {adapter.description}  [{state}]")
     for broken in registry.broken:
         _echo(f"{broken.plugin:<12} BROKEN: {broken.error}")
 

@@ -172,15 +172,16 @@ def resolve_settings(
     model: type[ProviderSettings],
     overrides: Mapping[str, Any],
     *,
+    provider: str,
     environ: Mapping[str, str] | None = None,
     file_values: Mapping[str, Any] | None = None,
 ) -> ProviderSettings:
     """Build *model* from keywords, then env vars, then a config file, then defaults.
 
     Raises :class:`ConfigurationError` naming the setting and the env var that
-    would supply it. The offending value is never echoed (it may be a secret).
+    would supply it (``<PROVIDER>_<SETTING>``). The offending value is never
+    echoed (it may be a secret).
     """
-    provider = model.provider_name
     environ = os.environ if environ is None else environ
     unknown = sorted(set(overrides) - set(model.model_fields))
     if unknown:
@@ -282,6 +283,7 @@ def file_settings(
     model: type[ProviderSettings],
     table: Mapping[str, Any],
     *,
+    provider: str,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """One provider's ``[table]`` from the config file, as setting values.
@@ -290,7 +292,6 @@ def file_settings(
     from the environment variable ``VAR`` instead, which must be named
     ``<PROVIDER>_...`` (see the module docstring).
     """
-    provider = model.provider_name
     environ = os.environ if environ is None else environ
     secrets = secret_fields(model)
     values: dict[str, Any] = {}

@@ -39,6 +39,7 @@ import queue
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,10 +48,10 @@ import pluggy
 from typing_extensions import Self
 
 from ._listing import ERROR_POLICIES, ErrorPolicy, ProviderReport
-from .config import load_config_file
+from .config import env_var_name, load_config_file
 from .errors import ConfigurationError, NotFoundError, ProviderError, UserdirError
 from .models import User, normalize_email
-from .plugins import default_plugin_manager, provider_registry
+from .plugins import adapter_registry, default_plugin_manager
 from .provider import Provider, StatusFilter, load_provider
 from .types import Since, UserQuery
 
@@ -157,18 +158,18 @@ class _DirectoryBase:
         pm = plugin_manager or default_plugin_manager()
         environ = os.environ if environ is None else environ
         file_config = load_config_file(config, environ=environ)
-        registry = provider_registry(pm)
-        unknown = sorted(set(file_config) - set(registry.providers))
+        registry = adapter_registry(pm)
+        unknown = sorted(set(file_config) - set(registry.adapters))
         if unknown:
             raise ConfigurationError(f"the config file configures unknown provider {unknown[0]!r}")
         enabled, skipped = [], {}
-        for name, info in sorted(registry.providers.items()):
+        for name, adapter in sorted(registry.adapters.items()):
             table = file_config.get(name, {})
             missing = [
-                env
-                for setting, env in info.env_vars.items()
-                if info.settings.model_fields[setting].is_required()
-                and not environ.get(env)
+                env_var_name(name, setting)
+                for setting, field in adapter.settings_model.model_fields.items()
+                if field.is_required()
+                and not environ.get(env_var_name(name, setting))
                 and setting not in table
                 and f"{setting}_env" not in table
             ]
@@ -371,18 +372,27 @@ class Directory(_DirectoryBase):
         return provider.get(native_id)
 
     def find_by_email(self, email: str) -> Matches:
-        """Every user, in every provider, whose normalized email matches.
+        """Every user, in every provider, whose normalized email matches (the
+        providers are asked at once unless ``concurrent=False``).
 
         A provider that fails raises, unless ``on_error="collect"``: then its error
         is in the answer's ``errors`` (see :class:`Matches`). ``directory.report``
         is left alone: it stays the report of the last listing.
         """
-        found: list[tuple[str, list[User] | BaseException]] = []
-        for name, provider in self.providers.items():
+
+        def ask(provider: Provider) -> list[User] | BaseException:
             try:
-                found.append((name, provider.find_by_email(email)))
+                return provider.find_by_email(email)
             except Exception as error:
-                found.append((name, error))
+                return error
+
+        providers = list(self.providers.values())
+        if self.concurrent and len(providers) > 1:  # asked at once, like the async twin
+            with ThreadPoolExecutor(len(providers), thread_name_prefix="userdir-find") as pool:
+                answers = list(pool.map(ask, providers))
+        else:
+            answers = [ask(provider) for provider in providers]
+        found = [(p.name, answer) for p, answer in zip(providers, answers, strict=True)]
         return self._merge_found(found, email)
 
     def close(self) -> None:

@@ -322,15 +322,14 @@ class RateLimiter:
 
 
 def pacing_windows(
-    options: ClientOptions, rate_limit_per_minute: float | None = None
+    published: tuple[RateWindow, ...], rate_limit_per_minute: float | None = None
 ) -> tuple[RateWindow, ...]:
-    """The windows to pace a provider with: what its plugin publishes, where the
+    """The windows to pace a provider with: what its adapter publishes, where the
     ``rate_limit_per_minute`` setting (when given) replaces the per-minute one."""
     if rate_limit_per_minute:
-        windows = [window for window in options.rate_limits if window.period != 60.0]
+        windows = [window for window in published if window.period != 60.0]
         return (*windows, RateWindow.per_minute(rate_limit_per_minute))
-    per_minute = options.rate_limit_per_minute
-    return (*options.rate_limits, *((RateWindow.per_minute(per_minute),) if per_minute else ()))
+    return published
 
 
 def _first_header(headers: httpx.Headers, *names: str) -> str | None:
@@ -458,17 +457,13 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 @dataclass(frozen=True)
 class ClientOptions:
-    """What a provider's ``userdir_client_options`` hook contributes to its client.
+    """What an adapter's ``client_options()`` contributes to its client.
 
-    ``auth_headers`` values are secrets: they are added to each request and
-    appear nowhere else.
+    ``auth_headers`` values are secrets: they are added to each request to the
+    provider's base URL and appear nowhere else (every userdir error redacts them).
     """
 
     auth_headers: Mapping[str, SecretStr]
-    #: The provider's published limit; the ``rate_limit_per_minute`` setting overrides it.
-    rate_limit_per_minute: float | None = None
-    #: Any further published limits (e.g. 1000 per hour per organization).
-    rate_limits: tuple[RateWindow, ...] = ()
 
 
 class RequestCore:

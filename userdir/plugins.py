@@ -1,15 +1,16 @@
-"""The plugin manager: hook specs, core defaults, and entry-point plugins.
+"""The plugin manager: hook specs and entry-point plugins, and the adapters they declare.
 
 Nothing happens at import time. :func:`get_plugin_manager` builds a manager;
 :func:`default_plugin_manager` is the cached one ``load_provider`` uses. A plugin
-that fails to import is recorded in :attr:`PluginRegistry.broken` with its name
-and the error, and the other providers keep working.
+that fails to import, or declares something that is not an adapter, is recorded
+in :attr:`AdapterRegistry.broken` with its name and the error, and the other
+providers keep working.
 
+The core dispatches by provider name once, through :func:`adapter_registry`.
 Name collisions never replace a built-in (a provider of the ``userdir``
 package) nor blame it: built-ins are loaded and asked first, and the newcomer is
 the one left out and reported, naming both packages. A second entry point with a
-name already taken is not even imported; a plugin declaring a provider name
-already taken is unregistered, so none of its hooks can answer for that provider.
+name already taken is not even imported.
 """
 
 from __future__ import annotations
@@ -20,21 +21,22 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Any
 
 import pluggy
 
-from . import _defaults, hookspecs
+from . import hookspecs
+from ._adapter import Adapter
 from .errors import ConfigurationError
-from .types import ProviderInfo
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "AdapterRegistry",
     "BrokenPlugin",
     "PluginManager",
-    "PluginRegistry",
+    "adapter_registry",
     "default_plugin_manager",
     "get_plugin_manager",
-    "provider_registry",
 ]
 
 logger = logging.getLogger("userdir.plugins")
@@ -53,19 +55,19 @@ class BrokenPlugin:
 
 
 @dataclass
-class PluginRegistry:
-    """The providers a plugin manager knows, by name, and the plugins that failed."""
+class AdapterRegistry:
+    """The adapters a plugin manager knows, by provider name, and the plugins that failed."""
 
-    providers: dict[str, ProviderInfo] = field(default_factory=dict)
+    adapters: dict[str, type[Adapter[Any]]] = field(default_factory=dict)
     #: provider name -> name of the plugin that declared it
     declared_by: dict[str, str] = field(default_factory=dict)
     broken: list[BrokenPlugin] = field(default_factory=list)
 
-    def get(self, name: str) -> ProviderInfo:
+    def get(self, name: str) -> type[Adapter[Any]]:
         try:
-            return self.providers[name]
+            return self.adapters[name]
         except KeyError:
-            known = ", ".join(sorted(self.providers)) or "none"
+            known = ", ".join(sorted(self.adapters)) or "none"
             hint = "".join(f"; plugin {b.plugin!r} failed to load: {b.error}" for b in self.broken)
             raise ConfigurationError(
                 f"no provider named {name!r} is installed (installed: {known}){hint}"
@@ -83,11 +85,10 @@ class PluginManager(pluggy.PluginManager):
 
 
 def get_plugin_manager(*, load_entry_points: bool = True) -> PluginManager:
-    """A new manager with the hook specs, the core defaults and (by default) every
-    plugin registered under the ``userdir`` entry-point group."""
+    """A new manager with the hook specs and (by default) every plugin registered
+    under the ``userdir`` entry-point group."""
     pm = PluginManager()
     pm.add_hookspecs(hookspecs)
-    pm.register(_defaults, name="userdir.defaults")
     if load_entry_points:
         _load_entry_points(pm)
     return pm
@@ -153,49 +154,48 @@ def _report(broken: list[BrokenPlugin], plugin: BrokenPlugin) -> None:
     broken.append(plugin)
 
 
-def provider_registry(pm: pluggy.PluginManager) -> PluginRegistry:
-    """Ask every plugin which providers it declares.
+def adapter_registry(pm: pluggy.PluginManager) -> AdapterRegistry:
+    """Ask every plugin which adapters it declares (hook ``userdir_adapters``).
 
-    Each plugin is asked on its own, so one that raises or returns the wrong type
-    is reported by name. Built-ins are asked first; a plugin declaring a provider
-    name already taken is reported naming both packages and unregistered, so
-    none of its hooks answers for a provider it does not own.
+    Each plugin is asked on its own, so one that raises or declares something
+    that is not an :class:`~userdir.plugin.Adapter` subclass is reported by name.
+    Built-ins are asked first; an adapter claiming a provider name already taken
+    is left out and reported, naming both packages.
     """
-    own_list = pm.broken if isinstance(pm, PluginManager) else []
-    registry = PluginRegistry(broken=list(own_list))
+    registry = AdapterRegistry(broken=list(pm.broken if isinstance(pm, PluginManager) else []))
     impls = sorted(
-        pm.hook.userdir_providers.get_hookimpls(),
+        pm.hook.userdir_adapters.get_hookimpls(),
         key=lambda i: _plugin_package(pm, i.plugin_name, i.plugin) != BUILTIN_PACKAGE,
     )
     for impl in impls:
         try:
-            declared: object = impl.function()
-            infos = [declared] if isinstance(declared, ProviderInfo) else declared
-            if not isinstance(infos, (list, tuple)) or not all(
-                isinstance(info, ProviderInfo) for info in infos
-            ):
-                raise TypeError("userdir_providers must return a list of ProviderInfo")
+            answer: object = impl.function()
+            if not isinstance(answer, (list, tuple)):
+                raise TypeError("userdir_adapters must return a list of Adapter subclasses")
+            declared: list[type[Adapter[Any]]] = list(answer)
+            for adapter in declared:
+                if not (isinstance(adapter, type) and issubclass(adapter, Adapter)):
+                    raise TypeError(
+                        f"userdir_adapters must return Adapter subclasses, not {adapter!r}"
+                    )
         except Exception as exc:
             _report(registry.broken, BrokenPlugin(impl.plugin_name, f"{type(exc).__name__}: {exc}"))
             continue
-        taken = [info.name for info in infos if info.name in registry.providers]
-        if taken:
-            package = _plugin_package(pm, impl.plugin_name, impl.plugin)
-            owner = registry.declared_by[taken[0]]
+        package = _plugin_package(pm, impl.plugin_name, impl.plugin)
+        for adapter in declared:
+            owner = registry.declared_by.get(adapter.name)
+            if owner is None:
+                registry.adapters[adapter.name] = adapter
+                registry.declared_by[adapter.name] = impl.plugin_name
+                continue
             owner_package = _plugin_package(pm, owner, pm.get_plugin(owner))
-            collision = BrokenPlugin(
-                impl.plugin_name,
-                f"plugin {impl.plugin_name!r} from package {package!r} declares provider "
-                f"{taken[0]!r}, already provided by package {owner_package!r} (plugin "
-                f"{owner!r}); it is not loaded",
+            _report(
+                registry.broken,
+                BrokenPlugin(
+                    impl.plugin_name,
+                    f"plugin {impl.plugin_name!r} from package {package!r} declares provider "
+                    f"{adapter.name!r}, already provided by package {owner_package!r} "
+                    f"(plugin {owner!r}); its adapter is not used",
+                ),
             )
-            # Out of the manager, so its hooks cannot answer for the owner's provider;
-            # remembered in the manager's list, so later registries report it too.
-            pm.unregister(name=impl.plugin_name)
-            _report(own_list if isinstance(pm, PluginManager) else [], collision)
-            registry.broken.append(collision)
-            continue
-        for info in infos:
-            registry.providers[info.name] = info
-            registry.declared_by[info.name] = impl.plugin_name
     return registry

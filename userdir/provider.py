@@ -1,8 +1,12 @@
 """One configured provider: list, get, find and whoami, sync and async.
 
-``Provider`` asks the provider's plugin (through the hooks) *what* to request and
-*how* to read the answers, and does the I/O itself through one
-:class:`~userdir.http.RequestCore` shared by a sync and an async client.
+``Provider`` asks the provider's adapter *what* to request and *how* to read the
+answers, and does the I/O itself. Every operation (a listing, ``get``,
+``find_by_email``, ``whoami``) is one sans-IO generator: it yields the requests
+to send (and, for a listing, the pages of users to hand out) and is sent back
+the decoded answers; a failed request is thrown into it, so it can react (a
+404 that means "look in the listing"). One thin sync driver and one thin async
+driver run them, so the twins cannot drift.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import threading
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +24,7 @@ import httpx
 import pluggy
 from pydantic import SecretStr
 
+from ._adapter import Adapter
 from ._listing import (
     SHAPE_ERRORS,
     ErrorPolicy,
@@ -42,7 +47,6 @@ from .http import (
     AsyncClient,
     ClientOptions,
     Clock,
-    ErrorDetails,
     RateLimiter,
     RequestCore,
     RetryPolicy,
@@ -51,10 +55,10 @@ from .http import (
 )
 from .models import User, UserStatus, normalize_email
 from .pagination import Page, PageRequest, Paginator
-from .plugins import default_plugin_manager, provider_registry
-from .types import ListPlan, Lookup, ProviderInfo, Since, UserQuery
+from .plugins import adapter_registry, default_plugin_manager
+from .types import ListPlan, Lookup, Since, UserQuery
 
-__all__ = ["Provider", "available_providers", "load_provider"]
+__all__ = ["AListed", "Listed", "Provider", "available_providers", "load_provider"]
 
 StatusFilter = UserStatus | str | list[UserStatus | str] | tuple[UserStatus | str, ...] | None
 
@@ -137,7 +141,7 @@ class _ClientClock(Clock):
 def available_providers(*, plugin_manager: pluggy.PluginManager | None = None) -> list[str]:
     """Names of every installed provider plugin, sorted."""
     pm = plugin_manager or default_plugin_manager()
-    return sorted(provider_registry(pm).providers)
+    return sorted(adapter_registry(pm).adapters)
 
 
 def load_provider(
@@ -155,7 +159,7 @@ def load_provider(
 
     Settings come from keywords, then env vars (``<NAME>_<SETTING>``), then the
     ``[name]`` table of *config* (a parsed ``userdir.toml``, see
-    :func:`userdir.config.load_config_file`), then the plugin's defaults.
+    :func:`userdir.config.load_config_file`), then the adapter's defaults.
     ``transport`` is any httpx transport; an ``httpx.MockTransport`` (e.g. a
     sandbox) serves both sync and async use.
 
@@ -163,13 +167,53 @@ def load_provider(
         (the message names the setting and its env var).
     """
     pm = plugin_manager or default_plugin_manager()
-    info = provider_registry(pm).get(name)
+    adapter = adapter_registry(pm).get(name)
     if base_url is not None:
         settings["base_url"] = base_url
     table = (config or {}).get(name) or {}
-    from_file = file_settings(info.settings, table, environ=environ) if table else None
-    resolved = resolve_settings(info.settings, settings, environ=environ, file_values=from_file)
-    return Provider(info, resolved, plugin_manager=pm, transport=transport, clock=clock)
+    model = adapter.settings_model
+    from_file = file_settings(model, table, environ=environ, provider=name) if table else None
+    resolved = resolve_settings(
+        model, settings, environ=environ, file_values=from_file, provider=name
+    )
+    return Provider(adapter, resolved, plugin_manager=pm, transport=transport, clock=clock)
+
+
+#: What an operation yields: a request to send, or (listings) a page of users.
+Step = PageRequest | list[User]
+#: An operation: yields steps, is sent the decoded answer of each request (None
+#: after a page), and returns its result.
+Operation = Generator[Step, Any, _T]
+
+
+class Listed(Iterator[_T]):
+    """What ``users()`` and ``pages()`` return: an iterator over the listing and,
+    as it goes, ``.report`` -- the report of this listing and no other."""
+
+    def __init__(self, items: Generator[_T, None, None], report: ProviderReport) -> None:
+        self._items = items
+        self.report = report
+
+    def __next__(self) -> _T:
+        return next(self._items)
+
+    def close(self) -> None:
+        """Stop the listing now (its connections are released)."""
+        self._items.close()
+
+
+class AListed(AsyncIterator[_T]):
+    """The async twin of :class:`Listed`."""
+
+    def __init__(self, items: AsyncGenerator[_T, None], report: ProviderReport) -> None:
+        self._items = items
+        self.report = report
+
+    async def __anext__(self) -> _T:
+        return await self._items.__anext__()
+
+    async def aclose(self) -> None:
+        await self._items.aclose()
 
 
 class Provider:
@@ -177,18 +221,15 @@ class Provider:
 
     def __init__(
         self,
-        info: ProviderInfo,
+        adapter: type[Adapter[Any]],
         settings: ProviderSettings,
         *,
-        plugin_manager: pluggy.PluginManager,
+        plugin_manager: pluggy.PluginManager | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self.info = info
-        self.name = info.name
+        self.name = adapter.name
         self.settings = settings
-        self._pm = plugin_manager
-        self._hook = plugin_manager.hook
         self._transport = transport
         self._clock = clock or Clock()
         if not settings.verify_tls:
@@ -199,13 +240,16 @@ class Provider:
                 UserWarning,
                 stacklevel=3,
             )
-        options = self._call("userdir_client_options", ClientOptions, settings=settings)
-        if options is None:
-            raise ConfigurationError("no plugin builds a client for it", provider=self.name)
-        if not all(isinstance(value, SecretStr) for value in options.auth_headers.values()):
-            what = "userdir_client_options gave auth_headers values that are not SecretStr"
-            raise self._broken("userdir_client_options", {"settings": settings}, what)
-        windows = pacing_windows(options, settings.rate_limit_per_minute)
+        self.adapter = self._ask("the adapter", adapter, settings)
+        options = self._ask("client_options()", self.adapter.client_options)
+        if not isinstance(options, ClientOptions) or not all(
+            isinstance(value, SecretStr) for value in options.auth_headers.values()
+        ):
+            raise self._broken("client_options() must return ClientOptions with SecretStr values")
+        pm = plugin_manager or default_plugin_manager()
+        hook = pm.hook.userdir_page_listed
+        # Broadcast, once per page, and only when some plugin listens.
+        self._page_listed = hook if hook.get_hookimpls() else None
         self.core = RequestCore(
             self.name,
             settings.base_url,
@@ -213,44 +257,283 @@ class Provider:
             policy=RetryPolicy(
                 max_retries=settings.max_retries, max_retry_after=settings.max_retry_after
             ),
-            limiter=RateLimiter(windows=windows, clock=self._clock),
-            # A broken error hook raises here, and the core falls back to its default.
-            error_details=lambda response: self._call(
-                "userdir_error_details", ErrorDetails, response=response
+            limiter=RateLimiter(
+                windows=pacing_windows(adapter.rate_limits, settings.rate_limit_per_minute),
+                clock=self._clock,
             ),
+            # A broken envelope reader raises here, and the core falls back to its default.
+            error_details=self.adapter.error_details,
             clock=self._clock,
         )
         self._sync: SyncClient | None = None
         self._async: AsyncClient | None = None
         self._sync_clock = _ClientClock(self._clock, self.name)
-        #: The report of the most recent listing (``users()`` / ``ausers()``).
-        self.last_report: ProviderReport | None = None
 
     def __repr__(self) -> str:
         return f"<Provider {self.name} {self.settings.base_url}>"
 
-    # -- calling the plugin ---------------------------------------------------------
+    # -- asking the adapter (no I/O) --------------------------------------------------
 
-    def _call(self, hook: str, answer: type[_T], **arguments: Any) -> _T | None:
-        """Call one of this provider's hooks and check the type of its answer.
-
-        A plugin that raises (a userdir error passes: it may be on purpose) or
-        answers the wrong type is named here, in a ``ConfigurationError``, rather
-        than failing later as an ``AttributeError`` deep inside userdir; and a
-        ``Directory(on_error="collect")`` leaves only this provider out.
-        """
+    def _ask(self, what: str, method: Callable[..., _T], *arguments: Any, **options: Any) -> _T:
+        """Call the adapter; a failure that is not a userdir error is a broken
+        plugin, named (with its package) in a ``ConfigurationError``."""
         try:
-            result = getattr(self._hook, hook)(provider=self.name, **arguments)
+            return method(*arguments, **options)
         except UserdirError as exc:
-            scrub_chain(exc)  # a plugin's error may chain an exception quoting a secret
+            scrub_chain(exc)  # an adapter's error may chain an exception quoting a secret
             raise
         except Exception as exc:
-            error = self._broken(hook, arguments, f"{hook} raised {exc!r}", exc)
-            raise error from scrub_chain(exc)  # a plugin's exception may quote a secret
-        if result is not None and not isinstance(result, answer):
-            kind = type(result).__name__
-            raise self._broken(hook, arguments, f"{hook} returned {kind}, not {answer.__name__}")
-        return result
+            raise self._broken(f"{what} raised {exc!r}") from scrub_chain(exc)
+
+    def _broken(self, what: str) -> ConfigurationError:
+        adapter = getattr(self, "adapter", None)
+        cls = type(adapter) if adapter is not None else None
+        where = f"{cls.__module__}.{cls.__qualname__}" if cls is not None else self.name
+        package = where.split(".")[0]
+        return ConfigurationError(
+            f"adapter {where} (package {package!r}) is broken: {what}", provider=self.name
+        )
+
+    def supports(self, operation: str) -> bool:
+        """Whether the adapter has *operation* (``get_user``, ``find_by_email``, ``whoami``)."""
+        return type(self.adapter).supports(operation)
+
+    def _lookup(self, operation: str, *arguments: Any) -> Lookup:
+        if not self.supports(operation):
+            what = operation.replace("_", " ")
+            raise ConfigurationError(f"this provider has no {what} lookup", provider=self.name)
+        lookup = self._ask(f"{operation}()", getattr(self.adapter, operation), *arguments)
+        if not isinstance(lookup, Lookup):
+            raise self._broken(f"{operation}() returned {type(lookup).__name__}, not a Lookup")
+        return lookup
+
+    def _listing(
+        self, query: UserQuery, on_error: ErrorPolicy, report: ProviderReport | None
+    ) -> Listing:
+        limit = type(self.adapter).max_page_size
+        page_size = min(self.settings.page_size or limit, limit)
+        plan = self._ask("list_plan()", self.adapter.list_plan, query, page_size=page_size)
+        if not isinstance(plan, ListPlan) or not isinstance(plan.paginator, Paginator):
+            raise self._broken("list_plan() must return a ListPlan with a Paginator")
+        plan.paginator.max_pages = self.settings.max_pages  # the core's guard, not the plugin's
+        plan = replace(plan, parse_page=self._checked_parser(plan.parse_page))
+        return Listing(
+            self.name,
+            plan,
+            self.normalize,
+            query=query,
+            on_error=on_error,
+            report=report or ProviderReport(self.name),
+        )
+
+    def _checked_parser(self, parse: Callable[[Any], Page]) -> Callable[[Any], Page]:
+        """A plan's ``parse_page``, with its failures named: shape errors pass on
+        (the Listing reports them as the provider's invalid answer), and anything
+        that is not a ``Page`` (or another exception) is a broken plugin."""
+
+        def parse_page(payload: Any) -> Page:
+            try:
+                page = parse(payload)
+            except (*SHAPE_ERRORS, UserdirError) as exc:
+                scrub_chain(exc)
+                raise
+            except Exception as exc:
+                raise self._broken(f"parse_page raised {exc!r}") from scrub_chain(exc)
+            if not isinstance(page, Page):
+                raise self._broken(f"parse_page returned {type(page).__name__}, not a Page")
+            return page
+
+        return parse_page
+
+    def normalize(self, record: Mapping[str, Any]) -> User:
+        """One provider record as a ``User``, or :class:`NormalizationError` saying why not."""
+        if not isinstance(record, Mapping):
+            raise NormalizationError(
+                f"a user record must be a JSON object, got {type(record).__name__}",
+                provider=self.name,
+            )
+        try:
+            user = self.adapter.normalize(record)
+        except UserdirError as exc:
+            scrub_chain(exc)
+            raise
+        except SHAPE_ERRORS as exc:
+            raise NormalizationError(
+                f"malformed user record: {describe_invalid(exc)}",
+                provider=self.name,
+                native_id=record_id(record),
+            ) from None
+        except Exception as exc:  # a plugin bug this record triggers: reject the record only
+            error = NormalizationError(
+                f"normalize() failed on this record: {type(exc).__name__}: {exc}",
+                provider=self.name,
+                native_id=record_id(record),
+            )
+            raise error from scrub_chain(exc)
+        if not isinstance(user, User) or user.provider != self.name:
+            raise NormalizationError(
+                f"normalize() returned {type(user).__name__}, not a User of provider {self.name!r}",
+                provider=self.name,
+                native_id=record_id(record),
+            )
+        return user
+
+    def _read_lookup(self, lookup: Lookup, payload: Any, missing: str) -> User:
+        try:
+            record = lookup.parse(payload)
+        except SHAPE_ERRORS as exc:
+            raise NormalizationError(
+                f"unexpected answer shape: {describe_invalid(exc)}", provider=self.name
+            ) from None
+        if record is None:
+            raise NotFoundError(missing, provider=self.name, status_code=None)
+        return self.normalize(record)
+
+    # -- operations: sans-IO generators, one per thing a caller can ask ----------------
+
+    def _list_op(self, listing: Listing) -> Operation[None]:
+        """A listing: each request, then the page of users it gave."""
+        request: PageRequest | None = listing.first_request()
+        while request is not None:
+            users = listing.feed((yield request))
+            if self._page_listed is not None:
+                self._page_listed(provider=self.name, users=users)
+            yield users
+            request = listing.next_request()
+
+    def _read_all(
+        self, listing: Listing, until: Callable[[User], bool] | None = None
+    ) -> Operation[list[User]]:
+        """A listing read inside another operation: its pages are kept, not handed
+        out; with *until*, reading stops after the first page holding a user it
+        accepts."""
+        found: list[User] = []
+        steps = self._list_op(listing)
+        answer: Any = None
+        while True:
+            try:
+                step = steps.send(answer)
+            except StopIteration:
+                return found
+            if isinstance(step, list):
+                found += step
+                if until is not None and any(map(until, step)):
+                    steps.close()
+                    return found
+                answer = None
+            else:
+                answer = yield step
+
+    def _get_op(self, native_id: str) -> Operation[User]:
+        lookup = self._lookup("get_user", native_id)
+        try:
+            return self._read_lookup(lookup, (yield lookup.request), f"no user {native_id!r}")
+        except NotFoundError:
+            if not type(self.adapter).get_falls_back_to_listing:
+                raise
+            # The detail endpoint does not serve every user the listing returns.
+            report = ProviderReport(self.name)
+            listing = self._listing(UserQuery(), "skip", report)
+            listed = yield from self._read_all(listing, lambda u: u.native_id == native_id)
+            for user in listed:
+                if user.native_id == native_id:
+                    return user
+            for rejection in report.rejected:  # listed, but unreadable: say so
+                if rejection.native_id == native_id:
+                    raise NormalizationError(
+                        rejection.reason, provider=self.name, native_id=native_id
+                    ) from None
+            raise
+
+    def _find_op(self, email: str) -> Operation[list[User]]:
+        wanted = normalize_email(email)
+        if self.supports("find_by_email"):
+            lookup = self._lookup("find_by_email", email)
+            try:
+                users = [self._read_lookup(lookup, (yield lookup.request), "no such email")]
+            except NotFoundError:
+                return []
+        else:  # no search endpoint: list (narrowed by domain) and compare
+            listing = self._listing(UserQuery.build(email_domain=_domain(email)), "raise", None)
+            users = yield from self._read_all(listing)
+        return [user for user in users if user.email_normalized == wanted]
+
+    def _whoami_op(self) -> Operation[User]:
+        lookup = self._lookup("whoami")
+        return self._read_lookup(lookup, (yield lookup.request), "no caller")
+
+    def _request_op(self, request: PageRequest) -> Operation[Any]:
+        return (yield request)
+
+    # -- the two drivers ---------------------------------------------------------------
+
+    def _drive(
+        self, what: str, op: Operation[_T], budget: _Budget | None = None
+    ) -> Generator[list[User], None, _T]:
+        """Run *op* with the sync client: send its requests (a failed one is thrown
+        into it, so it may react), hand out its pages, return its result."""
+        with self._typed(what):
+            client = self._client()
+            step = next(op)
+        while True:
+            answer: Any = None
+            failure: ProviderError | None = None
+            if isinstance(step, list):
+                yield step
+            else:
+                try:
+                    with self._typed(what), self._spending(budget):
+                        answer = client.get_json(step)
+                except ProviderError as error:
+                    failure = error
+            with self._typed(what):
+                try:
+                    step = op.send(answer) if failure is None else op.throw(failure)
+                except StopIteration as done:
+                    result: _T = done.value
+                    return result
+
+    async def _adrive(
+        self, what: str, op: Operation[Any], budget: _Budget | None = None
+    ) -> AsyncGenerator[list[User] | _Done, None]:
+        """The async twin of :meth:`_drive`; its last item is the result, wrapped."""
+        with self._typed(what):
+            client = self._aclient()
+            step = next(op)
+        while True:
+            answer: Any = None
+            failure: ProviderError | None = None
+            if isinstance(step, list):
+                yield step
+            else:
+                try:
+                    with self._typed(what), self._spending(budget):
+                        answer = await client.get_json(step)
+                except ProviderError as error:
+                    failure = error
+            with self._typed(what):
+                try:
+                    step = op.send(answer) if failure is None else op.throw(failure)
+                except StopIteration as done:
+                    yield _Done(done.value)
+                    return
+
+    def _run(self, what: str, op: Operation[_T]) -> _T:
+        """An operation that hands out no pages, to its result."""
+        steps = self._drive(what, op)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                result: _T = done.value
+                return result
+
+    async def _arun(self, what: str, op: Operation[_T]) -> _T:
+        async for item in self._adrive(what, op):
+            if isinstance(item, _Done):
+                result: _T = item.value
+                return result
+        raise AssertionError("an operation ended without a result")  # pragma: no cover
 
     @contextlib.contextmanager
     def _typed(self, what: str) -> Iterator[None]:
@@ -279,65 +562,6 @@ class Provider:
             f"{what} failed: unexpected {type(exc).__name__}{where}", provider=self.name
         )
 
-    def _broken(
-        self, hook: str, arguments: Mapping[str, Any], what: str, exc: BaseException | None = None
-    ) -> ConfigurationError:
-        """The error naming the plugin that broke *hook* (called with *arguments*)."""
-        caller = getattr(self._hook, hook)
-        plugin = _plugin_behind(caller, {"provider": self.name, **arguments}, exc)
-        return ConfigurationError(f"plugin {plugin!r} is broken: {what}", provider=self.name)
-
-    def _checked_parser(
-        self, parse: Callable[[Any], Page], query: UserQuery
-    ) -> Callable[[Any], Page]:
-        """A plan's ``parse_page``, with its failures named: shape errors pass on
-        (the Listing reports them as the provider's invalid answer), and anything
-        that is not a ``Page`` (or another exception) is a broken plugin."""
-
-        def parse_page(payload: Any) -> Page:
-            try:
-                page = parse(payload)
-            except (*SHAPE_ERRORS, UserdirError) as exc:
-                scrub_chain(exc)
-                raise
-            except Exception as exc:
-                raise blame(f"parse_page raised {exc!r}", exc) from scrub_chain(exc)
-            if not isinstance(page, Page):
-                raise blame(f"parse_page returned {type(page).__name__}, not a Page", None)
-            return page
-
-        def blame(what: str, exc: BaseException | None) -> ConfigurationError:
-            # The parser came with the plan: blame the plugin whose plan it was.
-            arguments = {"settings": self.settings, "query": query}
-            return self._broken("userdir_list_users", arguments, what, exc)
-
-        return parse_page
-
-    # -- plans (no I/O) -------------------------------------------------------------
-
-    def _listing(
-        self,
-        query: UserQuery,
-        on_error: ErrorPolicy,
-        report: ProviderReport | None,
-        *,
-        record: bool = True,
-    ) -> Listing:
-        arguments = {"settings": self.settings, "query": query}
-        plan = self._call("userdir_list_users", ListPlan, **arguments)
-        if plan is None:
-            raise ConfigurationError("no plugin lists its users", provider=self.name)
-        if not isinstance(plan.paginator, Paginator):
-            what = f"userdir_list_users gave a {type(plan.paginator).__name__} as paginator"
-            raise self._broken("userdir_list_users", arguments, f"{what}, not a Paginator")
-        plan = replace(plan, parse_page=self._checked_parser(plan.parse_page, query))
-        report = report or ProviderReport(self.name)
-        if record:  # a lookup's scan of the listing is not "the last listing"
-            self.last_report = report
-        return Listing(
-            self.name, plan, self.normalize, query=query, on_error=on_error, report=report
-        )
-
     def _budget(self) -> _Budget | None:
         seconds = self.settings.listing_budget
         return None if seconds is None else _Budget(seconds, self._clock, self.name)
@@ -355,78 +579,6 @@ class Provider:
             yield
         finally:
             _BUDGET.reset(token)
-
-    @staticmethod
-    def _scanned(native_id: str, report: ProviderReport, not_found: NotFoundError) -> ProviderError:
-        """After a listing scan found no *native_id*: the detail endpoint's answer
-        stands, unless the listing had the record but could not read it."""
-        for rejection in report.rejected:
-            if rejection.native_id == native_id:
-                return NormalizationError(
-                    rejection.reason, provider=report.provider, native_id=native_id
-                )
-        return not_found
-
-    def _lookup(self, hook: str, **arguments: Any) -> Lookup | None:
-        return self._call(hook, Lookup, settings=self.settings, **arguments)
-
-    def _required_lookup(self, hook: str, what: str, **arguments: Any) -> Lookup:
-        lookup = self._lookup(hook, **arguments)
-        if lookup is None:
-            raise ConfigurationError(f"this provider cannot {what}", provider=self.name)
-        return lookup
-
-    def normalize(self, record: Mapping[str, Any]) -> User:
-        """One provider record as a ``User``, or :class:`NormalizationError` saying why not."""
-        native_id = record_id(record)
-        if not isinstance(record, Mapping):
-            raise NormalizationError(
-                f"a user record must be a JSON object, got {type(record).__name__}",
-                provider=self.name,
-            )
-        try:
-            user = self._hook.userdir_normalize_user(
-                provider=self.name, settings=self.settings, record=record
-            )
-        except UserdirError as exc:
-            scrub_chain(exc)
-            raise
-        except SHAPE_ERRORS as exc:
-            raise NormalizationError(
-                f"malformed user record: {describe_invalid(exc)}",
-                provider=self.name,
-                native_id=native_id,
-            ) from None
-        except Exception as exc:  # a plugin bug this record triggers: reject the record only
-            error = NormalizationError(
-                f"the normalize hook failed on this record: {type(exc).__name__}: {exc}",
-                provider=self.name,
-                native_id=native_id,
-            )
-            raise error from scrub_chain(exc)
-        if not isinstance(user, User) or user.provider != self.name:
-            raise NormalizationError(
-                f"the plugin's normalize hook returned {type(user).__name__}, "
-                f"not a User of provider {self.name!r}",
-                provider=self.name,
-                native_id=native_id,
-            )
-        return user
-
-    def _read_lookup(self, lookup: Lookup, payload: Any, missing: str) -> User:
-        try:
-            record = lookup.parse(payload)
-        except SHAPE_ERRORS as exc:
-            raise NormalizationError(
-                f"unexpected answer shape: {describe_invalid(exc)}", provider=self.name
-            ) from None
-        if record is None:
-            raise NotFoundError(missing, provider=self.name, status_code=None)
-        return self.normalize(record)
-
-    def _matching_email(self, users: list[User], email: str) -> list[User]:
-        wanted = normalize_email(email)
-        return [user for user in users if user.email_normalized == wanted]
 
     # -- sync -----------------------------------------------------------------------
 
@@ -450,9 +602,10 @@ class Provider:
         updated_since: Since | None = None,
         on_error: ErrorPolicy = "raise",
         report: ProviderReport | None = None,
-    ) -> Iterator[User]:
+    ) -> Listed[User]:
         """Stream every user, page by page. Filters are pushed to the API where it
-        can apply them, and always checked locally.
+        can apply them, and always checked locally. The returned iterator's
+        ``.report`` is this listing's report.
 
         ``on_error``: ``"raise"`` stops at the first malformed record; ``"skip"``
         and ``"collect"`` record it in the report and go on.
@@ -460,8 +613,8 @@ class Provider:
         query = UserQuery.build(
             status=status, email_domain=email_domain, updated_since=updated_since
         )
-        for page in self.pages(query, on_error=on_error, report=report):
-            yield from page
+        pages = self.pages(query, on_error=on_error, report=report)
+        return Listed((user for page in pages for user in page), pages.report)
 
     def pages(
         self,
@@ -469,7 +622,7 @@ class Provider:
         *,
         on_error: ErrorPolicy = "raise",
         report: ProviderReport | None = None,
-    ) -> Iterator[list[User]]:
+    ) -> Listed[list[User]]:
         """The listing one page at a time (after filtering; a page may be empty).
 
         With ``settings.listing_budget`` set, the listing stops with a
@@ -477,21 +630,10 @@ class Provider:
         have passed, or when a pacing or retry wait would pass them; a request
         already sent is bounded by ``timeout``. Pages read before stay yielded.
         """
+        report = report or ProviderReport(self.name)
         with self._typed("the listing"):
             listing = self._listing(query or UserQuery(), on_error, report)
-        yield from self._drive(listing)
-
-    def _drive(self, listing: Listing) -> Generator[list[User], None, None]:
-        with self._typed("the listing"):
-            budget = self._budget()
-            client = self._client()
-            request: PageRequest | None = listing.first_request()
-        while request is not None:
-            with self._typed("the listing"), self._spending(budget):
-                users = listing.feed(client.get_json(request))
-            yield users
-            with self._typed("the listing"):
-                request = listing.next_request()
+        return Listed(self._drive("the listing", self._list_op(listing), self._budget()), report)
 
     def __iter__(self) -> Iterator[User]:
         return self.users()
@@ -499,59 +641,25 @@ class Provider:
     def get(self, native_id: str) -> User:
         """One user by the provider's own id. :raises NotFoundError: when absent.
 
-        When the provider declares ``get_falls_back_to_listing`` (its detail
+        When the adapter declares ``get_falls_back_to_listing`` (its detail
         endpoint does not serve every user type), a 404 there is checked against
         the listing before it is believed.
         """
-        missing = f"no user with id {native_id!r}"
-        with self._typed("get"):
-            lookup = self._required_lookup(
-                "userdir_get_user", "get a user by id", native_id=native_id
-            )
-            try:
-                return self._read_lookup(lookup, self._client().get_json(lookup.request), missing)
-            except NotFoundError as error:
-                if not self.info.get_falls_back_to_listing:
-                    raise
-                not_found = error
-            report = ProviderReport(self.name)
-            listing = self._listing(UserQuery(), "skip", report, record=False)
-            with contextlib.closing(self._drive(listing)) as pages:
-                for page in pages:
-                    for user in page:
-                        if user.native_id == native_id:
-                            return user
-            raise self._scanned(native_id, report, not_found)
+        return self._run("get", self._get_op(native_id))
 
     def find_by_email(self, email: str) -> list[User]:
         """Every user whose normalized email matches (empty list when none)."""
-        with self._typed("find_by_email"):
-            lookup = self._lookup("userdir_find_by_email", email=email)
-            if lookup is None:
-                listing = self._listing(
-                    UserQuery.build(email_domain=_domain(email)), "raise", None, record=False
-                )
-                listed = [user for page in self._drive(listing) for user in page]
-                return self._matching_email(listed, email)
-            try:
-                payload = self._client().get_json(lookup.request)
-                user = self._read_lookup(lookup, payload, "no user with that email")
-            except NotFoundError:
-                return []
-            return self._matching_email([user], email)
+        return self._run("find_by_email", self._find_op(email))
 
     def whoami(self) -> User:
         """The user the credentials belong to: the cheapest way to check them."""
-        with self._typed("whoami"):
-            lookup = self._required_lookup("userdir_whoami", "tell who the caller is")
-            return self._read_lookup(lookup, self._client().get_json(lookup.request), "no caller")
+        return self._run("whoami", self._whoami_op())
 
     def request_json(self, request: PageRequest) -> Any:
         """Send a provider-specific request (auth, pacing, retries and typed errors
         included) and return the decoded JSON: the escape hatch for endpoints
         userdir does not model, such as Freddy's member-id list."""
-        with self._typed("a request"):
-            return self._client().get_json(request)
+        return self._run("a request", self._request_op(request))
 
     def close(self) -> None:
         """Close the sync client. Safe from another thread while a listing runs:
@@ -584,7 +692,7 @@ class Provider:
             )
         return self._async
 
-    async def ausers(
+    def ausers(
         self,
         *,
         status: StatusFilter = None,
@@ -592,94 +700,58 @@ class Provider:
         updated_since: Since | None = None,
         on_error: ErrorPolicy = "raise",
         report: ProviderReport | None = None,
-    ) -> AsyncIterator[User]:
+    ) -> AListed[User]:
         """The async twin of :meth:`users`."""
         query = UserQuery.build(
             status=status, email_domain=email_domain, updated_since=updated_since
         )
-        async for page in self.apages(query, on_error=on_error, report=report):
-            for user in page:
-                yield user
+        pages = self.apages(query, on_error=on_error, report=report)
 
-    async def apages(
+        async def users() -> AsyncGenerator[User, None]:
+            async for page in pages:
+                for user in page:
+                    yield user
+
+        return AListed(users(), pages.report)
+
+    def apages(
         self,
         query: UserQuery | None = None,
         *,
         on_error: ErrorPolicy = "raise",
         report: ProviderReport | None = None,
-    ) -> AsyncIterator[list[User]]:
+    ) -> AListed[list[User]]:
         """The async twin of :meth:`pages`."""
+        report = report or ProviderReport(self.name)
         with self._typed("the listing"):
             listing = self._listing(query or UserQuery(), on_error, report)
-        async for page in self._adrive(listing):
-            yield page
+        steps = self._adrive("the listing", self._list_op(listing), self._budget())
 
-    async def _adrive(self, listing: Listing) -> AsyncGenerator[list[User], None]:
-        with self._typed("the listing"):
-            budget = self._budget()
-            client = self._aclient()
-            request: PageRequest | None = listing.first_request()
-        while request is not None:
-            with self._typed("the listing"), self._spending(budget):
-                users = listing.feed(await client.get_json(request))
-            yield users
-            with self._typed("the listing"):
-                request = listing.next_request()
+        async def pages() -> AsyncGenerator[list[User], None]:
+            try:
+                async for item in steps:
+                    if isinstance(item, list):
+                        yield item
+            finally:
+                await steps.aclose()
+
+        return AListed(pages(), report)
 
     async def aget(self, native_id: str) -> User:
         """The async twin of :meth:`get`."""
-        missing = f"no user with id {native_id!r}"
-        with self._typed("get"):
-            lookup = self._required_lookup(
-                "userdir_get_user", "get a user by id", native_id=native_id
-            )
-            try:
-                payload = await self._aclient().get_json(lookup.request)
-                return self._read_lookup(lookup, payload, missing)
-            except NotFoundError as error:
-                if not self.info.get_falls_back_to_listing:
-                    raise
-                not_found = error
-            report = ProviderReport(self.name)
-            listing = self._listing(UserQuery(), "skip", report, record=False)
-            pages = self._adrive(listing)
-            try:
-                async for page in pages:
-                    for user in page:
-                        if user.native_id == native_id:
-                            return user
-            finally:
-                await pages.aclose()
-            raise self._scanned(native_id, report, not_found)
+        return await self._arun("get", self._get_op(native_id))
 
     async def afind_by_email(self, email: str) -> list[User]:
         """The async twin of :meth:`find_by_email`."""
-        with self._typed("find_by_email"):
-            lookup = self._lookup("userdir_find_by_email", email=email)
-            if lookup is None:
-                listing = self._listing(
-                    UserQuery.build(email_domain=_domain(email)), "raise", None, record=False
-                )
-                listed = [user async for page in self._adrive(listing) for user in page]
-                return self._matching_email(listed, email)
-            try:
-                payload = await self._aclient().get_json(lookup.request)
-                user = self._read_lookup(lookup, payload, "no user with that email")
-            except NotFoundError:
-                return []
-            return self._matching_email([user], email)
+        return await self._arun("find_by_email", self._find_op(email))
 
     async def awhoami(self) -> User:
         """The async twin of :meth:`whoami`."""
-        with self._typed("whoami"):
-            lookup = self._required_lookup("userdir_whoami", "tell who the caller is")
-            payload = await self._aclient().get_json(lookup.request)
-            return self._read_lookup(lookup, payload, "no caller")
+        return await self._arun("whoami", self._whoami_op())
 
     async def arequest_json(self, request: PageRequest) -> Any:
         """The async twin of :meth:`request_json`."""
-        with self._typed("a request"):
-            return await self._aclient().get_json(request)
+        return await self._arun("a request", self._request_op(request))
 
     async def aclose(self) -> None:
         self.close()
@@ -694,33 +766,11 @@ class Provider:
         await self.aclose()
 
 
-def _plugin_behind(
-    caller: pluggy.HookCaller, arguments: Mapping[str, Any], exc: BaseException | None
-) -> str:
-    """The plugin whose implementation of a ``firstresult`` hook raised *exc* or,
-    without one, answered first.
+@dataclass(frozen=True)
+class _Done:
+    """The async driver's last item: the operation's result."""
 
-    Not simply the plugin that declared the provider: one that forgot its
-    ``provider`` guard breaks providers it never declared. Only called on the
-    error path, as it asks the implementations again.
-    """
-    impls = [i for i in reversed(caller.get_hookimpls()) if not (i.wrapper or i.hookwrapper)]
-    frames = set()
-    trace = exc.__traceback__ if exc is not None else None
-    while trace is not None:
-        frames.add(trace.tb_frame.f_code)
-        trace = trace.tb_next
-    for impl in impls:
-        if getattr(impl.function, "__code__", None) in frames:
-            return impl.plugin_name
-    for impl in impls:  # in pluggy's order: the first non-None answer is the one used
-        try:
-            answered = impl.function(*(arguments[name] for name in impl.argnames))
-        except Exception:
-            return impl.plugin_name
-        if answered is not None:
-            return impl.plugin_name
-    return "unknown"
+    value: Any
 
 
 def _domain(email: str) -> str | None:

@@ -7,19 +7,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from typing import TYPE_CHECKING, Any
 
-from .config import ProviderSettings
 from .errors import ConfigurationError
 from .models import User, UserStatus, normalize_email
 from .pagination import Page, PageRequest, Paginator
 
 if TYPE_CHECKING:
-    from .testing.sandbox import Sandbox
+    pass
 
 __all__ = [
     "FILTERS",
     "ListPlan",
     "Lookup",
-    "ProviderInfo",
     "Since",
     "UserQuery",
     "json_object",
@@ -28,38 +26,6 @@ __all__ = [
 
 #: The filters ``users()`` understands; a plan's ``pushed_down`` names a subset.
 FILTERS = frozenset({"status", "email_domain", "updated_since"})
-
-
-@dataclass(frozen=True)
-class ProviderInfo:
-    """A provider, as its plugin declares it (hook ``userdir_providers``).
-
-    ``settings`` is the pydantic model of its settings; every field can come from
-    the env var ``<NAME>_<FIELD>``. ``sandbox`` builds the provider's emulator
-    (a :class:`userdir.testing.Sandbox`) for ``userdir demo``, cassette recording
-    and the conformance kit.
-    ``filters`` are the :data:`FILTERS` its API can apply server-side.
-    ``get_falls_back_to_listing``: the detail endpoint does not serve every user
-    the listing returns (it answers 404 for some user types), so on a
-    ``NotFoundError`` from it ``get()`` looks for the id in the listing before
-    saying the user does not exist.
-    """
-
-    name: str
-    settings: type[ProviderSettings]
-    description: str = ""
-    docs_url: str | None = None
-    filters: frozenset[str] = frozenset()
-    supports_email_lookup: bool = False
-    sandbox: Callable[[], Sandbox] | None = None
-    get_falls_back_to_listing: bool = False
-
-    @property
-    def env_vars(self) -> dict[str, str]:
-        """Setting name -> env var name."""
-        from .config import env_var_name
-
-        return {name: env_var_name(self.name, name) for name in self.settings.model_fields}
 
 
 #: What ``updated_since`` accepts: a datetime (naive means UTC), a date (its

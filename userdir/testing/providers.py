@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import pluggy
 
 from userdir.errors import ConfigurationError
 from userdir.http import Clock
-from userdir.plugins import default_plugin_manager, provider_registry
+from userdir.plugins import adapter_registry, default_plugin_manager
 from userdir.provider import Provider, load_provider
 from userdir.testing.sandbox import Sandbox
 
@@ -16,11 +17,20 @@ __all__ = ["sandbox_for", "sandbox_provider"]
 
 
 def sandbox_for(name: str, *, plugin_manager: pluggy.PluginManager | None = None) -> Sandbox:
-    """A fresh instance of provider *name*'s built-in sandbox."""
-    info = provider_registry(plugin_manager or default_plugin_manager()).get(name)
-    if info.sandbox is None:
+    """A fresh instance of provider *name*'s built-in sandbox (its adapter's
+    ``sandbox`` import string, imported only now)."""
+    where = adapter_registry(plugin_manager or default_plugin_manager()).get(name).sandbox
+    if where is None:
         raise ConfigurationError("has no built-in sandbox", provider=name)
-    return info.sandbox()
+    module, _, attribute = where.partition(":")
+    try:
+        make = getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"its sandbox {where!r} cannot be imported: {exc}") from None
+    sandbox = make()
+    if not isinstance(sandbox, Sandbox):
+        raise ConfigurationError(f"its sandbox {where!r} did not make a Sandbox", provider=name)
+    return sandbox
 
 
 def sandbox_provider(

@@ -32,7 +32,7 @@ from pydantic import SecretStr
 
 from userdir import Provider, load_provider
 from userdir.errors import ConfigurationError, NotFoundError, redact
-from userdir.plugins import default_plugin_manager, provider_registry
+from userdir.testing.providers import sandbox_for
 
 __all__ = ["SECRET_HEADERS", "SECRET_QUERY_PARAMETERS", "cassette", "record_provider"]
 
@@ -139,12 +139,9 @@ def record_provider(
 
     ``transport`` stands in for the real API in a ``live`` recording (tests).
     """
-    info = provider_registry(default_plugin_manager()).get(name)
     unlocked = dict(settings or {})
     if not live:
-        if info.sandbox is None:
-            raise ConfigurationError("has no sandbox to record from", provider=name)
-        sandbox = info.sandbox()
+        sandbox = sandbox_for(name)
         transport = sandbox.transport()
         unlocked = {**sandbox.settings, **unlocked}
 
