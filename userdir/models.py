@@ -12,9 +12,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SkipValidation,
     ValidationError,
     computed_field,
-    field_validator,
     model_validator,
 )
 
@@ -83,7 +83,7 @@ _DISAGREES = {
 }
 
 
-def _refuse_surrogates(value: str) -> str:
+def _refuse_surrogates(field: str, value: str) -> str:
     """*value*, refused when UTF-8 cannot carry it (a lone surrogate): such a
     user could not be written as JSON, CSV, Parquet or a snapshot.
 
@@ -93,8 +93,12 @@ def _refuse_surrogates(value: str) -> str:
     try:
         value.encode()
     except UnicodeEncodeError:
-        raise ValueError("contains a lone surrogate, which no export can write") from None
+        raise ValueError(f"{field} contains a lone surrogate, which no export can write") from None
     return value
+
+
+_DATETIMES = ("created_at", "updated_at", "last_login_at")
+_TEXT_FIELDS = frozenset(OPTIONAL_TEXT_FIELDS)
 
 
 class User(BaseModel):
@@ -134,7 +138,9 @@ class User(BaseModel):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     last_login_at: datetime | None = None
-    raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+    # Kept as given, not validated: a deep copy of every record would cost more
+    # than the rest of the validation (the before-validator checks it is a dict).
+    raw: SkipValidation[dict[str, Any]] = Field(default_factory=dict, repr=False)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -153,52 +159,49 @@ class User(BaseModel):
     def is_active(self) -> bool:
         return self.status is UserStatus.active
 
-    @field_validator("native_id", mode="before")
-    @classmethod
-    def _native_id_as_text(cls, value: object) -> object:
-        # Integer ids (Pneumatic, Ejento) become their decimal text; bools are not ids.
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        if isinstance(value, str) and not value.isascii():
-            return _refuse_surrogates(value)
-        return value
-
-    @field_validator(*OPTIONAL_TEXT_FIELDS, mode="before")
-    @classmethod
-    def _blank_is_missing(cls, value: object) -> object:
-        if isinstance(value, str):
-            if not value.strip():
-                return None
-            if not value.isascii():
-                return _refuse_surrogates(value)
-        return value
-
-    @field_validator("roles")
-    @classmethod
-    def _no_blank_roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(
-            role if role.isascii() else _refuse_surrogates(role) for role in value if role.strip()
-        )
-
-    @field_validator("created_at", "updated_at", "last_login_at")
-    @classmethod
-    def _as_utc(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        try:
-            return value.astimezone(timezone.utc)
-        except OverflowError:  # 0001-01-01T00:00+05:00 has no UTC year; a bad record, not a crash
-            raise ValueError("is out of range once converted to UTC") from None
-
     @model_validator(mode="before")
     @classmethod
-    def _accept_agreeing_derived(cls, data: Any) -> Any:
-        # The common case (a record, no computed field) costs one set test. A
-        # dump read back is validated twice: once to compare, once for real.
-        if not isinstance(data, dict) or _DERIVED.isdisjoint(data):
+    def _prepare(cls, data: Any) -> Any:
+        # Every per-field rule in one pass over the input: this runs once per
+        # record, and one Python call costs less than one validator per field.
+        if not isinstance(data, dict):
             return data
+        if not _DERIVED.isdisjoint(data):
+            data = cls._without_agreeing_derived(data)
+        changes: dict[str, Any] = {}
+        native_id = data.get("native_id")
+        if type(native_id) is int:  # Pneumatic and Ejento ids; a bool is no id
+            changes["native_id"] = str(native_id)
+        elif type(native_id) is str and not native_id.isascii():
+            _refuse_surrogates("native_id", native_id)
+        for name in _TEXT_FIELDS.intersection(data):
+            value = data[name]
+            # isascii and isspace are C-level and allocate nothing: most text passes both.
+            if type(value) is str and (not value.isascii() or not value or value.isspace()):
+                if not value or value.isspace():
+                    changes[name] = None  # blank is missing, never ""
+                else:
+                    _refuse_surrogates(name, value)
+        roles = data.get("roles")
+        if roles and not all(type(r) is str and r.isascii() and not r.isspace() for r in roles):
+            changes["roles"] = tuple(
+                _refuse_surrogates("roles", r) if type(r) is str else r
+                for r in roles
+                if not (type(r) is str and (not r or r.isspace()))
+            )
+        if "raw" in data and type(data["raw"]) is not dict:
+            raise ValueError("raw must be the provider's JSON object (a dict)")
+        if changes.get("full_name", data.get("full_name")) is None:  # derived, never invented
+            first = changes.get("first_name", data.get("first_name"))
+            last = changes.get("last_name", data.get("last_name"))
+            if (first or last) and type(first or "") is str and type(last or "") is str:
+                changes["full_name"] = f"{first} {last}" if first and last else first or last
+        return {**data, **changes} if changes else data
+
+    @classmethod
+    def _without_agreeing_derived(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """A dump read back: its computed fields must agree with what they derive
+        from (validated once to compare); then they are dropped."""
         rest = {key: value for key, value in data.items() if key not in _DERIVED}
         try:
             derived = cls.model_validate(rest)
@@ -211,12 +214,20 @@ class User(BaseModel):
         return rest
 
     @model_validator(mode="after")
-    def _derive_full_name(self) -> User:
-        if self.full_name is None:
-            parts = [part for part in (self.first_name, self.last_name) if part]
-            if parts:
-                # Frozen model: set the derived value once, during validation.
-                object.__setattr__(self, "full_name", " ".join(parts))
+    def _as_utc(self) -> User:
+        # Aware UTC: a naive timestamp is read as UTC. Frozen model: set once, here.
+        for name in _DATETIMES:
+            value = self.__dict__[name]
+            if value is None or value.tzinfo is timezone.utc:
+                continue
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=timezone.utc)
+            else:
+                try:
+                    value = value.astimezone(timezone.utc)
+                except OverflowError:  # 0001-01-01T00:00+05:00 has no UTC year
+                    raise ValueError(f"{name} is out of range once converted to UTC") from None
+            self.__dict__[name] = value
         return self
 
     def to_scim(self) -> Any:
