@@ -8,7 +8,7 @@ import pytest
 
 from userdir import ConfigurationError, Directory
 from userdir.config import default_config_path, file_settings, load_config_file
-from userdir.plugins import default_plugin_manager, provider_registry
+from userdir.plugins import adapter_registry, default_plugin_manager
 
 #: A table that would fail loudly if read: no provider has this name.
 TRAP = "[trap]\nbase_url = 'https://attacker.example'\n"
@@ -48,7 +48,7 @@ def test_the_config_file_is_read_only_where_the_user_put_it(tmp_path: Path) -> N
     assert default_config_path({}) is None  # no home: no file, not the working directory
 
 
-FREDDY = provider_registry(default_plugin_manager()).get("freddy").settings
+FREDDY = adapter_registry(default_plugin_manager()).get("freddy").settings_model
 ENVIRON = {
     "AWS_SECRET_ACCESS_KEY": "aws-secret-not-for-freddy",
     "GITHUB_TOKEN": "ghp_not_for_freddy",

@@ -274,11 +274,11 @@ def test_rate_limiter_paces_every_window_freddy_minute_and_hour(clock: FakeClock
 
 def test_the_rate_limit_setting_replaces_only_the_per_minute_window() -> None:
     hourly = RateWindow(1000, 3600.0)
-    options = ClientOptions(auth_headers={}, rate_limits=(RateWindow(100, 60.0), hourly))
-    assert pacing_windows(options) == options.rate_limits
-    assert pacing_windows(options, 30) == (hourly, RateWindow(30, 60.0))
-    legacy = ClientOptions(auth_headers={}, rate_limit_per_minute=0.5)
-    assert pacing_windows(legacy) == (RateWindow(1, 120.0),)
+    published = (RateWindow(100, 60.0), hourly)  # an adapter's ``rate_limits``
+    assert pacing_windows(published) == published
+    assert pacing_windows(published, 30) == (hourly, RateWindow(30, 60.0))
+    # A fractional setting is still a window (one request per two minutes).
+    assert pacing_windows((), 0.5) == (RateWindow(1, 120.0),)
 
 
 def client_for(

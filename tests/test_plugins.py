@@ -1,9 +1,10 @@
-"""The plugin system: entry points, third-party registration, broken plugins, hook docs."""
+"""The plugin system: adapters declared through entry points and ``userdir_adapters``,
+broken plugins, name collisions, the adapter's facts and the documented hooks."""
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -13,59 +14,72 @@ import pytest
 from pydantic import SecretStr
 
 import userdir
-from userdir import ConfigurationError, ListPlan, ProviderInfo, User, UserQuery, hookimpl, plugins
+from userdir import ConfigurationError, User, plugins
 from userdir import hookspecs as specs
-from userdir.config import ProviderSettings
-from userdir.http import ClientOptions
-from userdir.pagination import CursorPagination, Page, PageRequest
-from userdir.plugins import PluginManager, get_plugin_manager, provider_registry
+from userdir.plugin import (
+    Adapter,
+    ClientOptions,
+    CursorPagination,
+    ListPlan,
+    Lookup,
+    Page,
+    PageRequest,
+    ProviderSettings,
+    RateWindow,
+    UserQuery,
+    hookimpl,
+)
+from userdir.plugins import PluginManager, adapter_registry, get_plugin_manager
 from userdir.testing import sandbox_provider
 
 
 class AcmeSettings(ProviderSettings):
-    provider_name = "acme"
     base_url: str = "https://api.acme.test"
     token: SecretStr
 
 
-class AcmePlugin:
+class AcmeAdapter(Adapter[AcmeSettings]):
     """A complete third-party provider in a few lines: cursor paging, bearer auth."""
 
-    @hookimpl
-    def userdir_providers(self) -> list[ProviderInfo]:
-        return [ProviderInfo(name="acme", settings=AcmeSettings)]
+    name = "acme"
+    settings_model = AcmeSettings
+    max_page_size = 50
 
-    @hookimpl
-    def userdir_client_options(self, provider: str, settings: Any) -> ClientOptions | None:
-        if provider != "acme":
-            return None
-        bearer = SecretStr(f"Bearer {settings.token.get_secret_value()}")
+    def client_options(self) -> ClientOptions:
+        bearer = SecretStr(f"Bearer {self.settings.token.get_secret_value()}")
         return ClientOptions(auth_headers={"Authorization": bearer})
 
-    @hookimpl
-    def userdir_list_users(self, provider: str, query: UserQuery) -> ListPlan | None:
-        if provider != "acme":
-            return None
-
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
         def parse(payload: Any) -> Page:
             return Page(payload["people"], next_cursor=payload.get("next"))
 
         return ListPlan(CursorPagination(PageRequest("/people")), parse)
 
-    @hookimpl
-    def userdir_normalize_user(self, provider: str, record: Mapping[str, Any]) -> User | None:
-        if provider != "acme":
-            return None
+    def normalize(self, record: Mapping[str, Any]) -> User:
         return User(provider="acme", native_id=record["id"], status="active", email=record["mail"])
+
+
+class AcmePlugin:
+    @hookimpl
+    def userdir_adapters(self) -> list[type[Adapter[Any]]]:
+        return [AcmeAdapter]
+
+
+ACME_PAGES = {
+    None: {
+        "people": [{"id": "a1", "mail": "A@x.test"}, {"id": "a2", "mail": "b@x.test"}],
+        "next": "c2",
+    },
+    "c2": {
+        "people": [{"id": "a3", "mail": "c@x.test"}, {"id": "a4", "mail": "d@x.test"}],
+        "next": None,
+    },
+}
 
 
 def acme_api(request: httpx.Request) -> httpx.Response:
     assert request.headers["authorization"] == "Bearer t0ken"
-    pages = {
-        None: {"people": [{"id": "a1", "mail": "A@x.test"}], "next": "c2"},
-        "c2": {"people": [{"id": "a2", "mail": "b@x.test"}], "next": None},
-    }
-    return httpx.Response(200, json=pages[request.url.params.get("cursor")])
+    return httpx.Response(200, json=ACME_PAGES[request.url.params.get("cursor")])
 
 
 @pytest.fixture
@@ -73,30 +87,33 @@ def pm() -> PluginManager:
     return get_plugin_manager()
 
 
+def acme(pm: PluginManager) -> userdir.Provider:
+    return userdir.load_provider(
+        "acme", token="t0ken", transport=httpx.MockTransport(acme_api), plugin_manager=pm
+    )
+
+
 def test_built_in_providers_load_through_the_entry_point_group(pm: PluginManager) -> None:
-    registry = provider_registry(pm)
-    assert "freddy" in registry.providers
+    registry = adapter_registry(pm)
+    assert {"freddy", "pneumatic", "ejento"} <= set(registry.adapters)
     assert registry.declared_by["freddy"] == "freddy"  # the entry point's name, like any plugin
+    assert pm.packages["freddy"] == "userdir"
     assert "freddy" in userdir.available_providers()
 
 
-def test_a_third_party_plugin_registered_with_pluggy_lists_users(pm: PluginManager) -> None:
+def test_a_third_party_adapter_registered_with_pluggy_lists_users(pm: PluginManager) -> None:
     pm.register(AcmePlugin(), name="acme")
     assert "acme" in userdir.available_providers(plugin_manager=pm)
-    acme = userdir.load_provider(
-        "acme", token="t0ken", transport=httpx.MockTransport(acme_api), plugin_manager=pm
-    )
-    assert [u.id for u in acme.users()] == ["acme:a1", "acme:a2"]
-    # No find_by_email hook: the core lists and matches on the normalized email.
-    assert [u.id for u in acme.find_by_email("a@X.test")] == ["acme:a1"]
-    with pytest.raises(ConfigurationError, match="cannot get a user by id"):
-        acme.get("a1")
+    provider = acme(pm)
+    assert [u.id for u in provider.users()] == ["acme:a1", "acme:a2", "acme:a3", "acme:a4"]
+    # No find_by_email method: the core lists and matches on the normalized email.
+    assert [u.id for u in provider.find_by_email("a@X.test")] == ["acme:a1"]
+    with pytest.raises(ConfigurationError, match="has no get user lookup"):
+        provider.get("a1")
 
 
-def test_env_var_names_are_derived_from_the_settings_model(pm: PluginManager) -> None:
+def test_env_var_names_are_derived_from_the_adapter_name(pm: PluginManager) -> None:
     pm.register(AcmePlugin(), name="acme")
-    info = provider_registry(pm).get("acme")
-    assert info.env_vars["token"] == "ACME_TOKEN"
     with pytest.raises(ConfigurationError, match="ACME_TOKEN"):
         userdir.load_provider("acme", plugin_manager=pm, environ={})
     provider = userdir.load_provider("acme", plugin_manager=pm, environ={"ACME_TOKEN": "t0ken"})
@@ -106,24 +123,36 @@ def test_env_var_names_are_derived_from_the_settings_model(pm: PluginManager) ->
 def test_a_plugin_that_raises_is_reported_by_name_and_others_still_work(pm: PluginManager) -> None:
     class Exploding:
         @hookimpl
-        def userdir_providers(self) -> list[ProviderInfo]:
+        def userdir_adapters(self) -> list[type[Adapter[Any]]]:
             raise RuntimeError("boom")
 
     pm.register(Exploding(), name="exploding")
-    registry = provider_registry(pm)
+    registry = adapter_registry(pm)
     assert ("exploding", "RuntimeError: boom") in [(b.plugin, b.error) for b in registry.broken]
-    assert "freddy" in registry.providers
+    assert "freddy" in registry.adapters
+    with pytest.raises(ConfigurationError, match="plugin 'exploding' failed to load"):
+        registry.get("exploding")
 
 
-def test_a_plugin_returning_the_wrong_type_is_reported(pm: PluginManager) -> None:
+@pytest.mark.parametrize(
+    "answer",
+    [["freddy"], [User], AcmeAdapter, None],
+    ids=["a-name", "not-an-adapter", "not-a-list", "none"],
+)
+def test_a_plugin_declaring_something_that_is_not_an_adapter_is_reported(
+    pm: PluginManager, answer: object
+) -> None:
     class Wrong:
         @hookimpl
-        def userdir_providers(self) -> object:
-            return ["freddy"]
+        def userdir_adapters(self) -> object:
+            return answer
 
     pm.register(Wrong(), name="wrong")
-    (broken,) = [b for b in provider_registry(pm).broken if b.plugin == "wrong"]
-    assert "ProviderInfo" in broken.error
+    registry = adapter_registry(pm)
+    (broken,) = [b for b in registry.broken if b.plugin == "wrong"]
+    assert broken.error.startswith("TypeError: userdir_adapters must return")
+    assert "Adapter" in broken.error
+    assert "acme" not in registry.adapters  # nothing of a wrong answer is half-used
 
 
 def test_a_plugin_claiming_a_built_in_name_is_reported_and_the_built_in_kept(
@@ -131,18 +160,19 @@ def test_a_plugin_claiming_a_built_in_name_is_reported_and_the_built_in_kept(
 ) -> None:
     class Impostor:
         @hookimpl
-        def userdir_providers(self) -> list[ProviderInfo]:
-            return [ProviderInfo(name="freddy", settings=AcmeSettings)]
+        def userdir_adapters(self) -> list[type[Adapter[Any]]]:
+            return [type("FakeFreddy", (AcmeAdapter,), {"name": "freddy"})]
 
     pm.register(Impostor(), name="impostor")
-    registry = provider_registry(pm)
+    registry = adapter_registry(pm)
     (broken,) = [b for b in registry.broken if "'freddy'" in b.error]
     assert broken.plugin == "impostor"
     assert broken.error == (
         "plugin 'impostor' from package 'tests' declares provider 'freddy', already "
-        "provided by package 'userdir' (plugin 'freddy'); it is not loaded"
+        "provided by package 'userdir' (plugin 'freddy'); its adapter is not used"
     )
     assert registry.declared_by["freddy"] == "freddy"
+    assert registry.adapters["freddy"].__name__ != "FakeFreddy"
 
 
 @dataclass
@@ -176,16 +206,19 @@ def installed_with(monkeypatch: pytest.MonkeyPatch, *extra: FakeEntryPoint) -> P
     return get_plugin_manager()
 
 
+class HijackAdapter(AcmeAdapter):
+    """Claims the built-in ``pneumatic`` and would answer its listing."""
+
+    name = "pneumatic"
+
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+        raise AssertionError("the hijacker's adapter must not run")
+
+
 class Hijacker:
-    """Declares the built-in ``pneumatic`` and would answer its listing."""
-
     @hookimpl
-    def userdir_providers(self) -> list[ProviderInfo]:
-        return [ProviderInfo(name="pneumatic", settings=AcmeSettings)]
-
-    @hookimpl
-    def userdir_list_users(self, provider: str, query: UserQuery) -> ListPlan | None:
-        raise AssertionError("the hijacker's hooks must not run")
+    def userdir_adapters(self) -> list[type[Adapter[Any]]]:
+        return [HijackAdapter]
 
 
 def test_a_second_entry_point_named_like_a_built_in_is_not_loaded_and_named(
@@ -193,9 +226,10 @@ def test_a_second_entry_point_named_like_a_built_in_is_not_loaded_and_named(
 ) -> None:
     intruder = FakeEntryPoint("freddy", Hijacker(), "evil-pkg")
     pm = installed_with(monkeypatch, intruder)
-    registry = provider_registry(pm)
+    registry = adapter_registry(pm)
     assert not intruder.loaded  # never imported: its code does not run at all
     assert registry.declared_by["freddy"] == "freddy" and pm.packages["freddy"] == "userdir"
+    assert registry.adapters["pneumatic"] is not HijackAdapter
     (broken,) = registry.broken
     assert broken.plugin == "freddy (evil-pkg)"  # not "freddy": the built-in is not blamed
     assert broken.error == (
@@ -204,36 +238,135 @@ def test_a_second_entry_point_named_like_a_built_in_is_not_loaded_and_named(
     )
 
 
-def test_a_third_party_plugin_declaring_a_built_in_provider_is_named_and_unplugged(
+def test_a_third_party_adapter_claiming_a_built_in_provider_is_named_and_unused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pm = installed_with(monkeypatch, FakeEntryPoint("evilplug", Hijacker(), "evil-pkg"))
     for _ in range(2):  # reported again on every later look, not just the first
-        registry = provider_registry(pm)
-        assert registry.providers["pneumatic"].settings is not AcmeSettings
+        registry = adapter_registry(pm)
+        assert registry.adapters["pneumatic"] is not HijackAdapter
+        assert registry.declared_by["pneumatic"] == "pneumatic"
         assert [b.error for b in registry.broken] == [
             "plugin 'evilplug' from package 'evil-pkg' declares provider 'pneumatic', "
-            "already provided by package 'userdir' (plugin 'pneumatic'); it is not loaded"
+            "already provided by package 'userdir' (plugin 'pneumatic'); its adapter is not used"
         ]
-    assert pm.get_plugin("evilplug") is None  # none of its hooks can answer
+    # The built-in answers (the hijacker's list_plan would fail the test).
     assert len(list(sandbox_provider("pneumatic", plugin_manager=pm).users())) > 0
-
-
-def test_unknown_provider_error_mentions_broken_plugins(pm: PluginManager) -> None:
-    class Exploding:
-        @hookimpl
-        def userdir_providers(self) -> list[ProviderInfo]:
-            raise RuntimeError("boom")
-
-    pm.register(Exploding(), name="exploding")
-    with pytest.raises(ConfigurationError, match="plugin 'exploding' failed to load"):
-        provider_registry(pm).get("exploding")
 
 
 def test_every_impl_has_a_spec(pm: PluginManager) -> None:
     pm.register(AcmePlugin(), name="acme")
     pm.check_pending()  # raises for a hookimpl whose name matches no spec
 
+
+# -- userdir_page_listed: a broadcast hook, once per page -----------------------------
+
+
+class PageListener:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[str]]] = []
+
+    @hookimpl
+    def userdir_page_listed(self, provider: str, users: Sequence[User]) -> None:
+        self.calls.append((provider, [u.native_id for u in users]))
+
+
+def test_page_listed_is_called_once_per_page_with_its_filtered_users(pm: PluginManager) -> None:
+    pm.register(AcmePlugin(), name="acme")
+    listeners = [PageListener(), PageListener()]  # a broadcast: every listener hears
+    for n, listener in enumerate(listeners):
+        pm.register(listener, name=f"listener{n}")
+    users = list(acme(pm).users(email_domain="x.test"))
+    assert len(users) == 4
+    for listener in listeners:
+        assert listener.calls == [("acme", ["a1", "a2"]), ("acme", ["a3", "a4"])]
+    listeners[0].calls.clear()
+    list(acme(pm).users(email_domain="elsewhere.test"))  # after filtering: empty pages
+    assert listeners[0].calls == [("acme", []), ("acme", [])]
+
+
+def test_page_listed_is_not_called_when_no_plugin_implements_it(
+    pm: PluginManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pm.register(AcmePlugin(), name="acme")
+    called: list[object] = []
+
+    class Spy:
+        def get_hookimpls(self) -> list[object]:
+            return []
+
+        def __call__(self, **kwargs: object) -> None:
+            called.append(kwargs)
+
+    monkeypatch.setattr(pm.hook, "userdir_page_listed", Spy())
+    assert len(list(acme(pm).users())) == 4
+    assert called == []
+
+
+# -- the adapter's facts, checked when the class is defined ---------------------------
+
+
+def _normalize(self: Any, record: Mapping[str, Any]) -> User:
+    raise NotImplementedError
+
+
+GOOD_FACTS: dict[str, Any] = {
+    "name": "good",
+    "settings_model": AcmeSettings,
+    "max_page_size": 10,
+    "client_options": AcmeAdapter.client_options,
+    "list_plan": AcmeAdapter.list_plan,
+    "normalize": _normalize,
+}
+
+
+@pytest.mark.parametrize(
+    ("fact", "value", "message"),
+    [
+        ("name", "Acme!", "name must be a provider name"),
+        ("name", None, "name must be a provider name"),
+        ("settings_model", dict, "settings_model must be a ProviderSettings subclass"),
+        ("max_page_size", 0, "max_page_size must be a positive int"),
+        ("max_page_size", True, "max_page_size must be a positive int"),
+        ("rate_limits", (60,), "rate_limits must be a tuple of RateWindow"),
+        ("filters", frozenset({"colour"}), "filters names unknown filters"),
+        ("sandbox", "acme.sandbox.AcmeSandbox", "sandbox must be an import string"),
+        ("normalize", None, "must define normalize()"),
+        ("list_plan", None, "must define list_plan()"),
+        ("client_options", None, "must define client_options()"),
+    ],
+)
+def test_an_adapter_with_a_bad_fact_is_refused_when_defined(
+    fact: str, value: object, message: str
+) -> None:
+    facts = {**GOOD_FACTS, fact: value}
+    if value is None:
+        del facts[fact]
+    with pytest.raises(TypeError, match=message) as caught:
+        type("BadAdapter", (Adapter,), facts)
+    assert "BadAdapter" in str(caught.value)  # names the class at fault
+
+
+def test_good_facts_define_an_adapter() -> None:
+    good: Any = type(
+        "GoodAdapter", (Adapter,), {**GOOD_FACTS, "rate_limits": (RateWindow(5, 1.0),)}
+    )
+    assert good.name == "good" and good.filters == frozenset()
+
+
+def test_supports_is_derived_from_the_methods_an_adapter_overrides() -> None:
+    class Lookups(AcmeAdapter):
+        def get_user(self, native_id: str) -> Lookup:
+            return Lookup(PageRequest(f"/people/{native_id}"))
+
+    assert Lookups.supports("get_user")
+    assert not Lookups.supports("find_by_email") and not Lookups.supports("whoami")
+    assert not AcmeAdapter.supports("get_user")
+    with pytest.raises(ValueError, match="unknown operation"):
+        Lookups.supports("delete_user")
+
+
+# -- the hook specs ---------------------------------------------------------------------
 
 HOOKS = [
     (name, fn)
@@ -242,26 +375,18 @@ HOOKS = [
 ]
 
 
-def test_the_hooks_named_by_the_design_exist() -> None:
-    assert {name for name, _ in HOOKS} >= {
-        "userdir_providers",
-        "userdir_client_options",
-        "userdir_list_users",
-        "userdir_get_user",
-        "userdir_find_by_email",
-        "userdir_normalize_user",
-        "userdir_whoami",
-        "userdir_error_details",
-    }
+def test_only_the_adapter_and_broadcast_hooks_remain() -> None:
+    assert {name for name, _ in HOOKS} == {"userdir_adapters", "userdir_page_listed"}
 
 
 @pytest.mark.parametrize(("name", "spec"), HOOKS, ids=[name for name, _ in HOOKS])
 def test_each_hook_spec_is_documented_and_typed(name: str, spec: Any) -> None:
     doc = inspect.getdoc(spec) or ""
-    assert ":returns:" in doc, f"{name} must document what it returns"
-    if getattr(spec, "userdir_spec", {}).get("firstresult"):
-        assert "Stops at first non-None result" in doc
     signature = inspect.signature(spec)
     assert signature.return_annotation is not inspect.Signature.empty
+    if signature.return_annotation not in (None, "None"):
+        assert ":returns:" in doc, f"{name} must document what it returns"
     for parameter in signature.parameters.values():
         assert parameter.annotation is not inspect.Parameter.empty
+        assert f":param {parameter.name}:" in doc, f"{name} must document {parameter.name}"
+    assert not getattr(spec, "userdir_spec", {}).get("firstresult")  # nothing dispatches
