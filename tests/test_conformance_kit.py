@@ -1,11 +1,12 @@
-"""The conformance kit catches broken plugins: every check fails, saying what is
-wrong, on a variant of the example Acme plugin broken in the way it looks for."""
+"""The conformance kit catches broken adapters: every check fails, saying what is
+wrong, on a subclass of the example Acme adapter broken in the way it looks for.
+(What loading the pytest plugin costs is tested in test_imports.py.)"""
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,154 +16,120 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from userdir import ListPlan, Lookup, ProviderInfo, User, UserQuery, hookimpl
-from userdir.config import ProviderSettings
-from userdir.errors import ServerError
-from userdir.http import ClientOptions, ErrorDetails
-from userdir.pagination import CursorPagination, Page, PageRequest
+from userdir.plugin import (
+    Adapter,
+    ClientOptions,
+    CursorPagination,
+    ErrorDetails,
+    ListPlan,
+    Lookup,
+    Page,
+    PageRequest,
+    ServerError,
+    User,
+    UserQuery,
+    hookimpl,
+)
 from userdir.plugins import get_plugin_manager
 from userdir.testing import CHECKS, ConformanceError, ConformanceKit, conformance_checks
 
 ACME = Path(__file__).resolve().parents[1] / "examples" / "plugin_acme"
 if str(ACME) not in sys.path:
     sys.path.append(str(ACME))  # the example is not installed: import it from its folder
-from userdir_acme import adapter  # noqa: E402
-from userdir_acme.sandbox import SANDBOX_TOKEN, AcmeSandbox  # noqa: E402
-
-NAME = adapter.NAME
-
-
-def acme_variant(**hooks: Callable[..., Any]) -> SimpleNamespace:
-    """The Acme plugin with some hooks replaced (or added) by the given functions."""
-    plugin = {name: getattr(adapter, name) for name in dir(adapter) if name.startswith("userdir_")}
-    return SimpleNamespace(**{**plugin, **hooks})
+from userdir_acme import wire  # noqa: E402
+from userdir_acme.adapter import AcmeAdapter, AcmeSettings  # noqa: E402
+from userdir_acme.sandbox import SANDBOX_TOKEN  # noqa: E402
 
 
-def kit_for(plugin: object, **options: Any) -> ConformanceKit:
-    pm = get_plugin_manager(load_entry_points=False)
-    pm.register(plugin, name="acme")
-    return ConformanceKit(NAME, plugin_manager=pm, **options)
-
-
-def failure(plugin: object, check: str) -> str:
-    """The message of *check* failing on *plugin*; fails the test if it passes."""
-    (result,) = kit_for(plugin).run(check)
-    assert not result.passed, f"{check} passed on a broken plugin: {result.message}"
+def failure(adapter: type[Adapter[Any]], check: str) -> str:
+    """The message of *check* failing on *adapter*; fails the test if it passes."""
+    (result,) = ConformanceKit(adapter).run(check)
+    assert not result.passed, f"{check} passed on a broken adapter: {result.message}"
     return result.message
 
 
-# -- the broken variants, one family per check ----------------------------------------------
+# -- the broken adapters, one family per check -----------------------------------------------
 
 
-@hookimpl
-def list_user_typo(provider: str) -> None:
-    """``userdir_list_user``: a misspelled hook, never called."""
+class PushesUndeclaredFilters(AcmeAdapter):
+    filters = frozenset()  # but list_plan still sends ?state= and says so
 
 
-@hookimpl
-def whoami_without_guard(provider: str, settings: ProviderSettings) -> Lookup | None:
-    return Lookup(PageRequest("/v2/me"), lambda payload: payload["data"])  # no provider check
+class FactsChangedLater(AcmeAdapter):
+    pass
 
 
-SHARED_PLAN: list[ListPlan] = []
+FactsChangedLater.max_page_size = 0  # past the check at definition
 
 
-@hookimpl
-def list_with_one_paginator(
-    provider: str, settings: ProviderSettings, query: UserQuery
-) -> ListPlan | None:
-    if provider != NAME:
-        return None
-    if not SHARED_PLAN:  # cached "for speed": the paginator's state leaks into the next listing
-        SHARED_PLAN.append(adapter.userdir_list_users(provider, settings, query))
-    return SHARED_PLAN[0]
+class SandboxNowhere(AcmeAdapter):
+    sandbox = "userdir_acme.sandbox:NoSuchSandbox"
 
 
-class ForgetfulSettings(adapter.AcmeSettings):
-    provider_name = ""  # forgot to name it: the env vars become _TOKEN, _PAGE_SIZE...
+class PlainTokenSettings(AcmeSettings):
+    token: str  # type: ignore[assignment]  # not a SecretStr: shows in every repr
 
 
-@hookimpl
-def providers_with_forgetful_settings() -> list[ProviderInfo]:
-    return [ProviderInfo(NAME, ForgetfulSettings, sandbox=AcmeSandbox, supports_email_lookup=True)]
+class PlainToken(AcmeAdapter):
+    settings_model = PlainTokenSettings
+
+    def client_options(self) -> ClientOptions:
+        token = self.settings.token
+        return ClientOptions(auth_headers={"Authorization": SecretStr(f"Bearer {token}")})
 
 
-@hookimpl
-def normalize_assuming_names(provider: str, record: Mapping[str, Any]) -> User | None:
-    if provider != NAME:
-        return None
-    first_name = record["name"]["given"]  # invited members have no name yet
-    return adapter.normalize(record).model_copy(update={"first_name": first_name})
+class AssumesNames(AcmeAdapter):
+    def normalize(self, record: Mapping[str, Any]) -> User:
+        first_name = record["name"]["given"]  # invited members have no name yet
+        return super().normalize(record).model_copy(update={"first_name": first_name})
 
 
-@hookimpl
-def normalize_dropping_raw(provider: str, record: Mapping[str, Any]) -> User | None:
-    return adapter.normalize(record).model_copy(update={"raw": {}}) if provider == NAME else None
+class DropsRaw(AcmeAdapter):
+    def normalize(self, record: Mapping[str, Any]) -> User:
+        return super().normalize(record).model_copy(update={"raw": {}})
 
 
-def _plan(settings: ProviderSettings, query: UserQuery, **changes: Any) -> ListPlan:
-    plan = adapter.userdir_list_users(NAME, settings, query)
-    assert plan is not None
-    return replace(plan, **changes)
+class KeepsPartOfRaw(AcmeAdapter):
+    def normalize(self, record: Mapping[str, Any]) -> User:
+        kept = {"id": record["id"], "state": record["state"]}  # "we only need these"
+        return super().normalize(record).model_copy(update={"raw": kept})
 
 
-@hookimpl
-def list_stopping_on_short_pages(
-    provider: str, settings: ProviderSettings, query: UserQuery
-) -> ListPlan | None:
-    def parse(payload: Any) -> Page:
-        page = adapter.parse_page(payload)
-        # "a page shorter than the maximum is the last": not when the caller asked for less
-        full = len(page.records) >= adapter.MAX_PAGE_SIZE
-        return replace(page, next_cursor=page.next_cursor if full else None)
-
-    return _plan(settings, query, parse_page=parse) if provider == NAME else None
+class ReformatsIds(AcmeAdapter):
+    def normalize(self, record: Mapping[str, Any]) -> User:
+        user = super().normalize(record)
+        return user.model_copy(update={"native_id": user.native_id.upper()})  # "tidier"
 
 
-@hookimpl
-def list_ignoring_page_size(
-    provider: str, settings: ProviderSettings, query: UserQuery
-) -> ListPlan | None:
-    if provider != NAME:
-        return None
-    request = PageRequest("/v2/members", params={"limit": adapter.MAX_PAGE_SIZE})
-    return _plan(settings, query, paginator=CursorPagination(request, max_pages=settings.max_pages))
+class SkipsValidation(AcmeAdapter):
+    def normalize(self, record: Mapping[str, Any]) -> User:
+        return super().normalize(record).model_copy(update={"timezone": 5})  # "for speed"
 
 
-@hookimpl
-def list_pushing_one_status(
-    provider: str, settings: ProviderSettings, query: UserQuery
-) -> ListPlan | None:
-    if provider != NAME:
-        return None
-    first_only = UserQuery(status=frozenset(sorted(query.status)[:1])) if query.status else query
-    return adapter.userdir_list_users(provider, settings, first_only)  # the API takes one state?
+class StopsOnShortPages(AcmeAdapter):
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+        def parse(payload: Any) -> Page:
+            page = wire.page(payload)
+            # "a page shorter than the maximum is the last": not when the caller asked for less
+            full = len(page.records) >= self.max_page_size
+            return replace(page, next_cursor=page.next_cursor if full else None)
+
+        return replace(super().list_plan(query, page_size=page_size), parse_page=parse)
 
 
-@hookimpl
-def get_through_the_listing(
-    provider: str, settings: ProviderSettings, native_id: str
-) -> Lookup | None:
-    if provider != NAME:
-        return None
-    # "?id=" is not a filter Acme knows: every lookup answers the first member.
-    request = PageRequest("/v2/members", params={"id": native_id, "limit": 1})
-    return Lookup(request, lambda payload: payload["data"][0])
+class IgnoresPageSize(AcmeAdapter):
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+        return super().list_plan(query, page_size=self.max_page_size)
 
 
-@hookimpl
-def every_error_is_a_server_error(provider: str, response: httpx.Response) -> ErrorDetails | None:
-    return ErrorDetails(message="Acme failed", kind=ServerError) if provider == NAME else None
+SHARED: list[ListPlan] = []
 
 
-@hookimpl
-def list_reading_any_shape(
-    provider: str, settings: ProviderSettings, query: UserQuery
-) -> ListPlan | None:
-    def parse(payload: Any) -> Page:
-        return Page(payload.get("data", []), next_cursor=payload.get("next_cursor"))
-
-    return _plan(settings, query, parse_page=parse) if provider == NAME else None
+class SharesItsPaginator(AcmeAdapter):
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+        if not SHARED:  # cached "for speed": the paginator's state leaks into the next listing
+            SHARED.append(super().list_plan(query, page_size=page_size))
+        return SHARED[0]
 
 
 class CacheBustingPagination(CursorPagination):
@@ -177,170 +144,183 @@ class CacheBustingPagination(CursorPagination):
         )
 
 
-@hookimpl
-def list_busting_caches(
-    provider: str, settings: ProviderSettings, query: UserQuery
-) -> ListPlan | None:
-    if provider != NAME:
-        return None
-    request = adapter.list_request(settings, query)  # type: ignore[arg-type]
-    return _plan(settings, query, paginator=CacheBustingPagination(request))
+class BustsCaches(AcmeAdapter):
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+        plan = super().list_plan(query, page_size=page_size)
+        first = plan.paginator.first_request()
+        return replace(plan, paginator=CacheBustingPagination(first))
 
 
-@hookimpl
-def list_without_max_pages(
-    provider: str, settings: ProviderSettings, query: UserQuery
-) -> ListPlan | None:
-    if provider != NAME:
-        return None
-    request = adapter.list_request(settings, query)  # type: ignore[arg-type]
-    return _plan(settings, query, paginator=CursorPagination(request))  # max_pages forgotten
+class UnboundedPagination(CursorPagination):
+    """Ignores the ``max_pages`` the core sets."""
+
+    max_pages = property(lambda self: 10**9, lambda self, value: None)  # type: ignore[assignment]
+
+
+class IgnoresMaxPages(AcmeAdapter):
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+        plan = super().list_plan(query, page_size=page_size)
+        return replace(plan, paginator=UnboundedPagination(plan.paginator.first_request()))
+
+
+class PushesOneStatus(AcmeAdapter):
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+        first_only = (
+            UserQuery(status=frozenset(sorted(query.status)[:1])) if query.status else query
+        )
+        return super().list_plan(first_only, page_size=page_size)  # "the API takes one state"
+
+
+class GetsThroughTheListing(AcmeAdapter):
+    def get_user(self, native_id: str) -> Lookup:
+        # "?id=" is not a filter Acme knows: every lookup answers the first member.
+        request = PageRequest("/v2/members", params={"id": native_id, "limit": 1})
+        return Lookup(request, lambda payload: payload["data"][0])
+
+
+class ClaimsAWhoamiItLacks(AcmeAdapter):
+    def whoami(self) -> Lookup:
+        raise NotImplementedError("Acme has no /me")  # overridden, so supports() says yes
+
+
+class EveryErrorIsAServerError(AcmeAdapter):
+    def error_details(self, response: httpx.Response) -> ErrorDetails | None:
+        return ErrorDetails(message="Acme failed", kind=ServerError)
+
+
+class ReadsAnyShape(AcmeAdapter):
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+        def parse(payload: Any) -> Page:
+            return Page(payload.get("data", []), next_cursor=payload.get("next_cursor"))
+
+        return replace(super().list_plan(query, page_size=page_size), parse_page=parse)
+
+
+class LosesTheMessage(AcmeAdapter):
+    def error_details(self, response: httpx.Response) -> ErrorDetails | None:
+        return ErrorDetails(message="something went wrong")
 
 
 debug_log = logging.getLogger("userdir_acme.debugging")
 
 
-@hookimpl
-def client_options_logging_the_token(
-    provider: str, settings: ProviderSettings
-) -> ClientOptions | None:
-    options = adapter.userdir_client_options(provider, settings)
-    if options is not None:
-        token = options.auth_headers["Authorization"].get_secret_value()
-        debug_log.debug("acme: authorizing with %s", token)  # a debugging line left in
-    return options
+class LogsTheToken(AcmeAdapter):
+    def client_options(self) -> ClientOptions:
+        debug_log.debug("acme: authorizing with %s", self.settings.token.get_secret_value())
+        return super().client_options()  # a debugging line left in
 
 
-class PlainTokenSettings(adapter.AcmeSettings):
-    token: str  # type: ignore[assignment]  # not a SecretStr: shows in every repr
-
-
-@hookimpl
-def providers_with_a_plain_token() -> list[ProviderInfo]:
-    return [ProviderInfo(NAME, PlainTokenSettings, sandbox=AcmeSandbox, supports_email_lookup=True)]
-
-
-@hookimpl
-def client_options_for_a_plain_token(
-    provider: str, settings: PlainTokenSettings
-) -> ClientOptions | None:
-    bearer = SecretStr(f"Bearer {settings.token}")
-    return ClientOptions(auth_headers={"Authorization": bearer}) if provider == NAME else None
-
-
-BROKEN = [
-    ("hooks", dict(userdir_list_user=list_user_typo), "unknown hook 'userdir_list_user'"),
-    ("hooks", dict(userdir_whoami=whoami_without_guard), "userdir_whoami answered for provider"),
-    ("hooks", dict(userdir_list_users=list_with_one_paginator), "the same paginator twice"),
-    (
-        "settings",
-        dict(userdir_providers=providers_with_forgetful_settings),
-        "ForgetfulSettings.provider_name is '', not 'acme'",
-    ),
-    (
-        "normalization",
-        dict(userdir_normalize_user=normalize_assuming_names),
-        "records were rejected",
-    ),
-    ("normalization", dict(userdir_normalize_user=normalize_dropping_raw), "has an empty raw"),
-    ("pagination", dict(userdir_list_users=list_stopping_on_short_pages), "missing"),
-    ("pagination", dict(userdir_list_users=list_ignoring_page_size), "a page held 60 users"),
+BROKEN: list[tuple[str, type[Adapter[Any]], str]] = [
+    ("facts", PushesUndeclaredFilters, "pushes down ['status'], which"),
+    ("facts", FactsChangedLater, "FactsChangedLater.max_page_size must be a positive int"),
+    ("facts", SandboxNowhere, "'userdir_acme.sandbox:NoSuchSandbox' cannot be imported"),
+    ("settings", PlainToken, "PlainTokenSettings.token holds a credential"),
+    ("normalization", AssumesNames, "records were rejected"),
+    ("normalization", DropsRaw, "has an empty raw"),
+    ("normalization", KeepsPartOfRaw, "normalizing its raw record again gives another user"),
+    ("normalization", ReformatsIds, "is not in its record"),
+    ("normalization", SkipsValidation, "is not a valid User"),
+    ("pagination", StopsOnShortPages, "missing"),
+    ("pagination", IgnoresPageSize, "at page_size=1 a page held 60 users"),
+    ("pagination", SharesItsPaginator, "the same paginator twice"),
+    ("pagination", BustsCaches, "followed a next link or cursor"),
+    ("pagination", IgnoresMaxPages, "raised nothing, not PaginationError"),
     (
         "filters",
-        dict(userdir_list_users=list_pushing_one_status),
+        PushesOneStatus,
         "users(status=['active', 'invited']) gave 50 users where the full listing has 55",
     ),
-    ("lookups", dict(userdir_get_user=get_through_the_listing), "returned acme:mbr_"),
-    (
-        "errors",
-        dict(userdir_error_details=every_error_is_a_server_error),
-        "HTTP 401 on the first page raised ServerError",
-    ),
-    (
-        "errors",
-        dict(userdir_list_users=list_reading_any_shape),
-        "raised nothing, expected InvalidResponseError",
-    ),
-    ("cycle", dict(userdir_list_users=list_busting_caches), "followed a next link or cursor"),
-    ("runaway", dict(userdir_list_users=list_without_max_pages), "raised nothing"),
-    (
-        "secrets",
-        dict(userdir_client_options=client_options_logging_the_token),
-        "shows in a log line of userdir_acme.debugging",
-    ),
-    (
-        "secrets",
-        dict(
-            userdir_providers=providers_with_a_plain_token,
-            userdir_client_options=client_options_for_a_plain_token,
-        ),
-        "shows in repr(settings)",
-    ),
+    ("lookups", GetsThroughTheListing, "returned acme:mbr_"),
+    ("lookups", ClaimsAWhoamiItLacks, "whoami() raised NotImplementedError"),
+    ("errors", EveryErrorIsAServerError, "HTTP 401 on the first page raised ServerError"),
+    ("errors", ReadsAnyShape, "raised nothing, expected InvalidResponseError"),
+    ("errors", LosesTheMessage, "the provider's message is not in the error"),
+    ("secrets", LogsTheToken, "shows in a log line of userdir_acme.debugging"),
+    ("secrets", PlainToken, "shows in repr(settings)"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("check", "hooks", "says"),
-    BROKEN,
-    ids=[f"{c}-{next(iter(h.values())).__name__}" for c, h, _ in BROKEN],
+    ("check", "adapter", "says"), BROKEN, ids=[f"{c}-{a.__name__}" for c, a, _ in BROKEN]
 )
-def test_each_check_fails_on_a_plugin_broken_its_way(
-    check: str, hooks: dict[str, Callable[..., Any]], says: str
+def test_each_check_fails_on_an_adapter_broken_its_way(
+    check: str, adapter: type[Adapter[Any]], says: str
 ) -> None:
-    message = failure(acme_variant(**hooks), check)
+    message = failure(adapter, check)
     assert says in message
     assert SANDBOX_TOKEN not in message  # a failure never prints the credential it found
 
 
-def test_every_check_has_a_broken_variant_that_fails_it() -> None:
+def test_every_check_has_a_broken_adapter_that_fails_it() -> None:
     assert {check for check, _, _ in BROKEN} == set(conformance_checks())
 
 
-def test_the_unbroken_plugin_passes_the_checks_the_variants_fail() -> None:
-    results = kit_for(adapter).run(*{check for check, _, _ in BROKEN})
-    assert [str(result) for result in results if not result.passed] == []
+def test_the_unbroken_adapter_passes_every_check() -> None:
+    assert [str(result) for result in ConformanceKit(AcmeAdapter).run() if not result.passed] == []
+
+
+def test_unsupported_lookups_pass_when_they_say_so() -> None:
+    class NoLookups(AcmeAdapter):
+        get_user = Adapter.get_user  # as if never written
+        whoami = Adapter.whoami
+        find_by_email = Adapter.find_by_email
+
+    (result,) = ConformanceKit(NoLookups).run("lookups")
+    assert result.passed, result.message
+    assert "get() says it is unsupported" in result.message
+    assert "find_by_email() through the listing" in result.message
+    assert "whoami() says it is unsupported" in result.message
+
+
+def test_a_name_claimed_twice_fails_the_facts_naming_both_packages() -> None:
+    class Impostor(AcmeAdapter):
+        pass
+
+    pm = get_plugin_manager(load_entry_points=False)
+    for adapter, plugin in ((AcmeAdapter, "acme"), (Impostor, "impostor")):
+        pm.register(declaring(adapter), name=plugin)
+    (result,) = ConformanceKit("acme", plugin_manager=pm).run("facts")
+    assert not result.passed
+    assert "plugin 'impostor'" in result.message and "already provided by" in result.message
+
+
+def declaring(adapter: type[Adapter[Any]]) -> object:
+    @hookimpl
+    def userdir_adapters() -> list[type[Adapter[Any]]]:
+        return [adapter]
+
+    return SimpleNamespace(userdir_adapters=userdir_adapters)
+
+
+def test_a_provider_nobody_declares_fails_the_facts_saying_what_is_installed() -> None:
+    pm = get_plugin_manager(load_entry_points=False)
+    pm.register(declaring(AcmeAdapter), name="acme")
+    (result,) = ConformanceKit("acne", plugin_manager=pm).run("facts")
+    assert "no provider named 'acne' is installed (installed: acme)" in result.message
 
 
 def test_check_raises_a_conformance_error_naming_provider_and_check() -> None:
-    kit = kit_for(acme_variant(userdir_list_users=list_without_max_pages))
-    with pytest.raises(
-        ConformanceError, match="acme: conformance check 'runaway' failed: "
-    ) as info:
-        kit.check("runaway")
-    assert isinstance(info.value, AssertionError)  # pytest shows it as a plain failure
-    assert info.value.result.name == "runaway" and not info.value.result.passed
-    assert kit.check("hooks").passed
+    kit = ConformanceKit(IgnoresMaxPages)
+    with pytest.raises(ConformanceError, match="acme: conformance check 'pagination' failed: "):
+        kit.check("pagination")
+    assert kit.check("facts").passed
 
 
-def test_a_plugin_crashing_in_a_hook_fails_the_checks_naming_the_plugin() -> None:
-    @hookimpl
-    def exploding(provider: str) -> ListPlan | None:
-        raise RuntimeError("boom")
+def test_an_adapter_crashing_in_a_method_fails_the_checks_naming_it() -> None:
+    class Exploding(AcmeAdapter):
+        def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+            raise RuntimeError("boom")
 
-    (result,) = kit_for(acme_variant(userdir_list_users=exploding)).run("normalization")
+    (result,) = ConformanceKit(Exploding).run("normalization")
     assert not result.passed
-    broken = "plugin 'acme' is broken: userdir_list_users raised RuntimeError('boom')"
-    assert broken in result.message
+    assert "Exploding (package 'tests') is broken: list_plan() raised RuntimeError('boom')" in (
+        result.message
+    )
 
 
 def test_an_unknown_check_name_lists_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="the checks are hooks, settings"):
-        kit_for(adapter).check("speed")
-
-
-def test_a_plain_handler_can_be_checked_with_its_settings() -> None:
-    """No Sandbox subclass: faults are injected around the handler, with a generic body."""
-    pm = get_plugin_manager(load_entry_points=False)
-    pm.register(adapter, name="acme")
-    kit = ConformanceKit(
-        NAME, handler=AcmeSandbox(), settings={"token": SANDBOX_TOKEN}, plugin_manager=pm
-    )
-    assert [str(result) for result in kit.run() if not result.passed] == []
-
-
-def test_sandbox_and_handler_are_exclusive() -> None:
-    with pytest.raises(ValueError, match="not both"):
-        ConformanceKit(NAME, AcmeSandbox, handler=AcmeSandbox())
+    with pytest.raises(ValueError, match="the checks are facts, settings"):
+        ConformanceKit(AcmeAdapter).check("speed")
 
 
 def test_checks_are_named_and_summarized() -> None:
@@ -348,7 +328,7 @@ def test_checks_are_named_and_summarized() -> None:
     assert all(check.summary for check in CHECKS)
 
 
-@pytest.mark.parametrize("conformance_check", ["errors", "cycle"])
+@pytest.mark.parametrize("conformance_check", ["errors", "facts"])
 def test_explicitly_parametrized_checks_run_only_those(conformance_check: str) -> None:
-    # The pytest plugin leaves this parametrization alone: two tests, not twenty.
-    assert kit_for(adapter).check(conformance_check).passed
+    # The pytest plugin leaves this parametrization alone: two tests, not eight.
+    assert ConformanceKit(AcmeAdapter).check(conformance_check).passed

@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -27,16 +27,23 @@ from userdir import (
     ConfigurationError,
     Directory,
     InvalidResponseError,
-    ListPlan,
     NormalizationError,
-    User,
-    hookimpl,
 )
 from userdir._compat import tomllib
 from userdir.cli import cli
-from userdir.config import ProviderSettings
-from userdir.http import ClientOptions
-from userdir.pagination import CursorPagination, Page, PageRequest
+from userdir.plugin import (
+    Adapter,
+    ClientOptions,
+    CursorPagination,
+    ErrorDetails,
+    ListPlan,
+    Lookup,
+    Page,
+    PageRequest,
+    User,
+    UserQuery,
+    hookimpl,
+)
 from userdir.plugins import PluginManager, default_plugin_manager, get_plugin_manager
 from userdir.testing import ConformanceKit, FakeClock, sandbox_provider
 from userdir.testing.recording import record_provider
@@ -46,6 +53,7 @@ ACME = ROOT / "examples" / "plugin_acme"
 if str(ACME) not in sys.path:
     sys.path.append(str(ACME))  # the example is not installed: import it from its folder
 from userdir_acme import adapter  # noqa: E402
+from userdir_acme.adapter import AcmeAdapter  # noqa: E402
 from userdir_acme.sandbox import SANDBOX_TOKEN, AcmeSandbox  # noqa: E402
 
 
@@ -74,20 +82,15 @@ def test_the_example_loads_by_name_and_lists_its_users(pm: PluginManager) -> Non
     provider = userdir.load_provider(
         "acme", token=SANDBOX_TOKEN, transport=sandbox.transport(), plugin_manager=pm
     )
-    users = list(provider.users())
+    listed = provider.users()
+    users = list(listed)
     assert len(users) == len({user.id for user in users}) == 60
     assert {user.native_id for user in users} == {member["id"] for member in sandbox.members}
-    assert provider.last_report is not None and provider.last_report.complete
+    assert listed.report.complete
     assert len(sandbox.requests) == 1  # 60 members fit in one page of Acme's maximum, 100
 
 
-def _kit() -> ConformanceKit:
-    manager = get_plugin_manager()
-    manager.register(adapter, name="acme")
-    return ConformanceKit("acme", plugin_manager=manager)
-
-
-KIT = _kit()  # one kit for every check: the reference listing is read once
+KIT = ConformanceKit(AcmeAdapter)  # one kit for every check: the reference listing is read once
 
 
 def test_the_example_passes_the_conformance_kit(conformance_check: str) -> None:
@@ -186,7 +189,7 @@ def test_the_examples_own_tests_pass_where_it_is_installed(site: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "13 passed" in result.stdout  # 10 conformance checks + 3 of Acme's own
+    assert "12 passed" in result.stdout  # 8 conformance checks + 4 of Acme's own
 
 
 def test_the_example_is_strictly_typed() -> None:
@@ -200,169 +203,145 @@ def test_the_example_is_strictly_typed() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-# -- a broken plugin: a clear error naming it, and the others keep working ------------------
+# -- a broken adapter: a clear error naming it, and the others keep working ------------------
 
 
-def broken_acme(**hooks: Callable[..., Any]) -> tuple[PluginManager, userdir.Provider]:
-    """Acme with some hooks replaced, beside the installed plugins, and loaded."""
-    plugin = {name: getattr(adapter, name) for name in dir(adapter) if name.startswith("userdir_")}
+def broken_acme(adapter_class: type[Adapter[Any]]) -> tuple[PluginManager, userdir.Provider]:
+    """A broken Acme adapter, beside the installed plugins, and loaded."""
+
+    @hookimpl
+    def userdir_adapters() -> list[type[Adapter[Any]]]:
+        return [adapter_class]
+
     pm = get_plugin_manager()
-    pm.register(SimpleNamespace(**{**plugin, **hooks}), name="acme")
+    pm.register(SimpleNamespace(userdir_adapters=userdir_adapters), name="acme")
     return pm, acme(pm)
 
 
-@hookimpl
-def list_raising(provider: str) -> ListPlan | None:
-    if provider == "acme":
+class ListRaising(AcmeAdapter):
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
         raise RuntimeError("boom")
-    return None
 
 
-@hookimpl
-def list_answering_a_dict(provider: str) -> object:
-    return {"path": "/v2/members"} if provider == "acme" else None
+class ListAnsweringADict(AcmeAdapter):
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+        return {"path": "/v2/members"}  # type: ignore[return-value]
 
 
-@hookimpl
-def list_with_a_list_parser(provider: str, settings: ProviderSettings) -> ListPlan | None:
-    if provider != "acme":
-        return None
-    return ListPlan(CursorPagination(PageRequest("/v2/members")), lambda payload: payload["data"])
+class ListWithAListParser(AcmeAdapter):
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+        paginator = CursorPagination(PageRequest("/v2/members"))
+        return ListPlan(paginator, lambda payload: payload["data"])
 
 
-@hookimpl
-def list_with_a_key_parser(provider: str, settings: ProviderSettings) -> ListPlan | None:
-    if provider != "acme":
-        return None
+class ListWithAKeyParser(AcmeAdapter):
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+        def parse(payload: Any) -> Page:
+            return Page(payload["people"])  # Acme says "data": a KeyError on every page
 
-    def parse(payload: Any) -> Page:
-        return Page(payload["people"])  # Acme says "data": a KeyError on every page
-
-    return ListPlan(CursorPagination(PageRequest("/v2/members")), parse)
+        return ListPlan(CursorPagination(PageRequest("/v2/members")), parse)
 
 
-@hookimpl
-def list_with_no_paginator(provider: str) -> ListPlan | None:
-    return ListPlan("not a paginator", adapter.parse_page) if provider == "acme" else None  # type: ignore[arg-type]
+class ListWithNoPaginator(AcmeAdapter):
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+        return ListPlan("not a paginator", lambda payload: Page([]))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
-    ("hook", "says"),
+    ("adapter_class", "says"),
     [
-        (list_raising, "userdir_list_users raised RuntimeError('boom')"),
-        (list_answering_a_dict, "userdir_list_users returned dict, not ListPlan"),
-        (list_with_a_list_parser, "parse_page returned list, not a Page"),
-        (list_with_no_paginator, "gave a str as paginator, not a Paginator"),
+        (ListRaising, "list_plan() raised RuntimeError('boom')"),
+        (ListAnsweringADict, "list_plan() must return a ListPlan with a Paginator"),
+        (ListWithAListParser, "parse_page returned list, not a Page"),
+        (ListWithNoPaginator, "list_plan() must return a ListPlan with a Paginator"),
     ],
 )
-def test_a_broken_listing_hook_names_the_plugin(hook: Any, says: str) -> None:
-    _, provider = broken_acme(userdir_list_users=hook)
-    with pytest.raises(ConfigurationError, match="acme: plugin 'acme' is broken: ") as info:
+def test_a_broken_listing_names_the_adapter_and_its_package(
+    adapter_class: type[Adapter[Any]], says: str
+) -> None:
+    _, provider = broken_acme(adapter_class)
+    with pytest.raises(
+        ConfigurationError, match=r"acme: adapter tests\.test_example_plugin\."
+    ) as info:
         list(provider.users())
+    assert "(package 'tests') is broken: " in str(info.value)
     assert says in str(info.value)
 
 
 def test_a_parser_that_trips_on_the_shape_gives_an_invalid_response() -> None:
-    _, provider = broken_acme(userdir_list_users=list_with_a_key_parser)
+    _, provider = broken_acme(ListWithAKeyParser)
     with pytest.raises(InvalidResponseError, match=r"expected shape \(KeyError: 'people'\)"):
         list(provider.users())
 
 
-def test_a_broken_plugin_leaves_the_other_providers_working() -> None:
-    pm, broken = broken_acme(userdir_list_users=list_raising)
+def test_a_broken_adapter_leaves_the_other_providers_working() -> None:
+    pm, broken = broken_acme(ListRaising)
     freddy = sandbox_provider("freddy", plugin_manager=pm, clock=FakeClock())
     directory = Directory([broken, freddy], on_error="collect", concurrent=False)
     users = list(directory)
     assert len(users) == 250 and {user.provider for user in users} == {"freddy"}
     (error,) = directory.report.providers["acme"].errors
-    assert "plugin 'acme' is broken" in str(error)
+    assert "ListRaising (package 'tests') is broken" in str(error)
     assert directory.report.providers["freddy"].complete
 
 
-@hookimpl
-def list_raising_for_everyone(provider: str) -> ListPlan | None:
-    raise RuntimeError("boom")  # no `if provider != "acme": return None` first
+class ClientOptionsAnsweringADict(AcmeAdapter):
+    def client_options(self) -> ClientOptions:
+        return {"Authorization": "Bearer x"}  # type: ignore[return-value]
 
 
-@hookimpl
-def list_answering_everyone_a_dict(provider: str) -> object:
-    return {"path": "/v2/members"}
-
-
-@pytest.mark.parametrize("hook", [list_raising_for_everyone, list_answering_everyone_a_dict])
-def test_a_hook_without_its_provider_guard_is_blamed_where_it_breaks(hook: Any) -> None:
-    """Such a hook breaks the providers it never declared: the error names it, not them."""
-    pm, _ = broken_acme(userdir_list_users=hook)
-    freddy = sandbox_provider("freddy", plugin_manager=pm, clock=FakeClock())
-    with pytest.raises(ConfigurationError, match=r"^freddy: plugin 'acme' is broken: "):
-        list(freddy.users())
-
-
-@hookimpl
-def client_options_answering_a_dict(provider: str) -> object:
-    return {"Authorization": "Bearer x"} if provider == "acme" else None
-
-
-@hookimpl
-def client_options_with_a_plain_header(provider: str) -> ClientOptions | None:
-    plain: Mapping[str, Any] = {"Authorization": "Bearer x"}
-    return ClientOptions(auth_headers=plain) if provider == "acme" else None
+class ClientOptionsWithAPlainHeader(AcmeAdapter):
+    def client_options(self) -> ClientOptions:
+        plain: Mapping[str, Any] = {"Authorization": "Bearer x"}
+        return ClientOptions(auth_headers=plain)
 
 
 @pytest.mark.parametrize(
-    ("hook", "says"),
-    [
-        (
-            client_options_answering_a_dict,
-            "userdir_client_options returned dict, not ClientOptions",
-        ),
-        (client_options_with_a_plain_header, "auth_headers values that are not SecretStr"),
-    ],
+    "adapter_class", [ClientOptionsAnsweringADict, ClientOptionsWithAPlainHeader]
 )
-def test_a_broken_client_hook_fails_loading_naming_the_plugin(hook: Any, says: str) -> None:
-    with pytest.raises(ConfigurationError, match="plugin 'acme' is broken") as info:
-        broken_acme(userdir_client_options=hook)
-    assert says in str(info.value)
+def test_broken_client_options_fail_loading_naming_the_adapter(
+    adapter_class: type[Adapter[Any]],
+) -> None:
+    with pytest.raises(ConfigurationError, match="is broken: client_options\\(\\) must return"):
+        broken_acme(adapter_class)
 
 
-@hookimpl
-def get_answering_a_string(provider: str, native_id: str) -> object:
-    return f"/v2/members/{native_id}" if provider == "acme" else None
+class GetAnsweringAString(AcmeAdapter):
+    def get_user(self, native_id: str) -> Lookup:
+        return f"/v2/members/{native_id}"  # type: ignore[return-value]
 
 
-def test_a_broken_lookup_hook_names_the_plugin() -> None:
-    _, provider = broken_acme(userdir_get_user=get_answering_a_string)
-    with pytest.raises(ConfigurationError, match="userdir_get_user returned str, not Lookup"):
+def test_a_broken_lookup_names_the_adapter() -> None:
+    _, provider = broken_acme(GetAnsweringAString)
+    with pytest.raises(ConfigurationError, match="get_user\\(\\) returned str, not a Lookup"):
         provider.get("mbr_1")
 
 
-@hookimpl
-def normalize_tripping_on_invitations(provider: str, record: Mapping[str, Any]) -> User | None:
-    if provider != "acme":
-        return None
-    if record["state"] == "invited":
-        raise ZeroDivisionError("a bug this record triggers")
-    return adapter.normalize(record)
+class NormalizeTrippingOnInvitations(AcmeAdapter):
+    def normalize(self, record: Mapping[str, Any]) -> User:
+        if record["state"] == "invited":
+            raise ZeroDivisionError("a bug this record triggers")
+        return super().normalize(record)
 
 
-def test_a_normalize_hook_that_crashes_rejects_only_that_record() -> None:
-    _, provider = broken_acme(userdir_normalize_user=normalize_tripping_on_invitations)
-    users = list(provider.users(on_error="skip"))
-    report = provider.last_report
-    assert report is not None and report.complete and len(report.rejected) == 5
+def test_a_normalize_that_crashes_rejects_only_that_record() -> None:
+    _, provider = broken_acme(NormalizeTrippingOnInvitations)
+    listed = provider.users(on_error="skip")
+    users = list(listed)
+    assert listed.report.complete and len(listed.report.rejected) == 5
     assert len(users) == 55
-    assert "ZeroDivisionError: a bug this record triggers" in report.rejected[0].reason
-    with pytest.raises(NormalizationError, match="the normalize hook failed on this record"):
+    assert "ZeroDivisionError: a bug this record triggers" in listed.report.rejected[0].reason
+    with pytest.raises(NormalizationError, match="normalize\\(\\) failed on this record"):
         list(provider.users())
 
 
-@hookimpl
-def error_details_answering_a_dict(provider: str, response: httpx.Response) -> object:
-    return {"message": "nope"} if provider == "acme" else None
+class ErrorDetailsAnsweringADict(AcmeAdapter):
+    def error_details(self, response: httpx.Response) -> ErrorDetails | None:
+        return {"message": "nope"}  # type: ignore[return-value]
 
 
-def test_a_broken_error_hook_still_gives_the_typed_http_error() -> None:
-    pm, _ = broken_acme(userdir_error_details=error_details_answering_a_dict)
+def test_a_broken_error_reader_still_gives_the_typed_http_error() -> None:
+    pm, _ = broken_acme(ErrorDetailsAnsweringADict)
     provider = acme(pm, AcmeSandbox(token="another-token-altogether"), token=SANDBOX_TOKEN)
     with pytest.raises(AuthenticationError) as info:
         list(provider.users())  # 401: the core reads the error itself

@@ -1,15 +1,16 @@
 """userdir's pytest plugin (entry point ``pytest11``): fixtures for plugin authors.
 
-Its own imports of userdir stay inside the fixtures and hooks. (Python still runs
-the ``userdir`` and ``userdir.testing`` package ``__init__`` modules when it loads
-this one; only an entry point outside the package could avoid that.)
+Loaded into every pytest run of a project that has userdir installed, so it
+imports nothing of userdir at module level: ``userdir`` and ``userdir.testing``
+load their names lazily, and the fixtures and hooks import what they use when
+a test asks for it (no httpx, no pydantic otherwise).
 
 ``conformance_check`` runs a test once per check of the conformance kit::
 
-    kit = ConformanceKit("acme")
+    kit = ConformanceKit(AcmeAdapter)
 
     def test_conformance(conformance_check: str) -> None:
-        kit.check(conformance_check)     # test_conformance[hooks], [settings], ...
+        kit.check(conformance_check)     # test_conformance[facts], [settings], ...
 """
 
 from __future__ import annotations

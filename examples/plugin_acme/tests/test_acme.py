@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from userdir_acme.adapter import normalize
-from userdir_acme.sandbox import AcmeSandbox
+from userdir_acme.adapter import AcmeAdapter, AcmeSettings
+from userdir_acme.sandbox import SANDBOX_TOKEN, AcmeSandbox
 
 from userdir import UserStatus
 from userdir.testing import ConformanceKit, FakeClock, sandbox_provider
 
-# The installed plugin, against the sandbox its ProviderInfo declares.
+# The installed plugin, against the sandbox its adapter declares.
 kit = ConformanceKit("acme")
 
 
 def test_conformance(conformance_check: str) -> None:
-    kit.check(conformance_check)  # test_conformance[hooks], [settings], ...
+    kit.check(conformance_check)  # test_conformance[facts], [settings], ...
 
 
 def test_lists_through_cursor_pages(fake_clock: FakeClock) -> None:
@@ -39,7 +39,8 @@ def test_the_status_filter_is_sent_as_state(fake_clock: FakeClock) -> None:
 
 
 def test_a_suspended_admin_record_normalizes() -> None:
-    user = normalize(
+    adapter = AcmeAdapter(AcmeSettings(token=SANDBOX_TOKEN))
+    user = adapter.normalize(
         {
             "id": "mbr_00000001",
             "email": " Ada@Example.com",
@@ -59,3 +60,14 @@ def test_a_suspended_admin_record_normalizes() -> None:
     assert user.email_normalized == "ada@example.com"
     assert user.created_at == datetime(2023, 4, 1, 9, 30, tzinfo=timezone.utc)
     assert user.created_at.tzinfo is timezone.utc
+
+
+def test_a_record_with_a_name_that_is_not_an_object_is_rejected_alone(
+    fake_clock: FakeClock,
+) -> None:
+    sandbox = AcmeSandbox()
+    sandbox.members[0]["name"] = "Ada García"  # a mapped field of the wrong type
+    listed = sandbox_provider("acme", sandbox=sandbox, clock=fake_clock).users(on_error="skip")
+    assert len(list(listed)) == 59
+    (rejection,) = listed.report.rejected
+    assert rejection.native_id == sandbox.members[0]["id"]

@@ -1,4 +1,4 @@
-"""Acme's JSON, as its (made-up) API documents it. Unknown fields are kept.
+"""Acme's JSON envelopes, as its (made-up) API documents them, and how to read them.
 
 A page of members::
 
@@ -16,67 +16,78 @@ One member (``/v2/members/{id}``, ``/v2/members/lookup?email=``, ``/v2/me``)::
 An error::
 
     {"error": {"type": "invalid_token", "message": "...", "request_id": "req_000001"}}
+
+The member itself has no model here: :meth:`userdir_acme.adapter.AcmeAdapter.normalize`
+reads it straight into a ``User``, the one validation each record gets.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+import httpx
+from pydantic import BaseModel, ValidationError
 
-__all__ = ["AcmeError", "AcmeErrorBody", "AcmeMember", "AcmeMemberPage", "AcmeName", "AcmeOne"]
+from userdir.plugin import AuthenticationError, ErrorDetails, Page
 
-State = Literal["active", "suspended", "invited"]
+__all__ = [
+    "AcmeError",
+    "AcmeErrorBody",
+    "AcmeMemberPage",
+    "AcmeOne",
+    "error_details",
+    "member",
+    "page",
+]
 
-
-class _Wire(BaseModel):
-    # A field Acme adds tomorrow must not make today's records invalid.
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
-class AcmeName(_Wire):
-    given: str | None = None
-    family: str | None = None
-
-
-class AcmeMember(_Wire):
-    """One member. Invited members have no name yet, and nobody has to have a role."""
-
-    id: str = Field(min_length=1)
-    email: str | None = None
-    name: AcmeName | None = None
-    display_name: str | None = None
-    state: State
-    role: str | None = None
-    time_zone: str | None = None
-    locale: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    last_seen_at: datetime | None = None
+#: Acme error types that mean "your token is wrong", whatever the status.
+AUTH_ERRORS = frozenset({"missing_token", "invalid_token"})
 
 
-class AcmeMemberPage(_Wire):
-    """A page of the listing. Records stay raw mappings here: each one is validated
-    on its own by :func:`userdir_acme.adapter.normalize`, so one bad record is
-    reported alone instead of failing the whole page."""
+class AcmeMemberPage(BaseModel):
+    """A page of the listing. Records stay raw mappings: each one is normalized on
+    its own, so one bad record is reported alone instead of failing the page."""
 
     data: list[dict[str, Any]]
     has_more: bool
     next_cursor: str | None = None
 
 
-class AcmeOne(_Wire):
+class AcmeOne(BaseModel):
     """The answer of every single-member endpoint."""
 
     data: dict[str, Any]
 
 
-class AcmeError(_Wire):
+class AcmeError(BaseModel):
     type: str
     message: str
     request_id: str | None = None
 
 
-class AcmeErrorBody(_Wire):
+class AcmeErrorBody(BaseModel):
     error: AcmeError
+
+
+def page(payload: Any) -> Page:
+    """One answer of the listing; a wrong shape raises ``ValidationError``.
+    ``has_more`` is the stop signal: a cursor without it is not followed."""
+    answer = AcmeMemberPage.model_validate(payload)
+    return Page(answer.data, next_cursor=answer.next_cursor if answer.has_more else None)
+
+
+def member(payload: Any) -> Mapping[str, Any]:
+    """The member of a single-member answer (``Lookup.parse``)."""
+    return AcmeOne.model_validate(payload).data
+
+
+def error_details(response: httpx.Response) -> ErrorDetails | None:
+    """What Acme's error envelope says; None for a body that is not one (a proxy's
+    HTML page, say: the core reads that itself)."""
+    try:
+        error = AcmeErrorBody.model_validate_json(response.content).error
+    except ValidationError:
+        return None
+    kind = AuthenticationError if error.type in AUTH_ERRORS else None
+    return ErrorDetails(error.message, error.type, error.request_id, kind=kind)
