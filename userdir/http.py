@@ -639,6 +639,9 @@ class RequestCore:
         except Exception:  # a provider's error envelope must never hide the HTTP error
             logger.debug("%s: could not read the error body", self.provider)
             details = ErrorDetails()
+        if not isinstance(details, ErrorDetails):  # a broken reader: the status decides
+            logger.debug("%s: error_details() gave %s", self.provider, type(details).__name__)
+            details = ErrorDetails()
         kind = (
             details.kind
             or _STATUS_ERRORS.get(status)

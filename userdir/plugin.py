@@ -26,7 +26,7 @@ See docs/writing-a-plugin.md.
 
 from __future__ import annotations
 
-from ._adapter import Adapter, default_error_details
+from ._adapter import OPTIONAL_OPERATIONS, Adapter, default_error_details
 from .config import ProviderSettings
 from .errors import (
     AuthenticationError,
@@ -58,6 +58,7 @@ from .pagination import (
 from .types import ListPlan, Lookup, UserQuery, json_object
 
 __all__ = [
+    "OPTIONAL_OPERATIONS",
     "Adapter",
     "AuthenticationError",
     "BadRequestError",
