@@ -1,4 +1,4 @@
-"""Pneumatic as a userdir plugin: hook implementations and normalization.
+"""Pneumatic as a userdir plugin: one adapter class.
 
 Listing goes through ``GET /accounts/users`` with ``limit``/``offset`` and follows
 the absolute ``next`` links. ``limit`` is always sent: without it the API answers
@@ -14,42 +14,40 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import httpx
 from pydantic import Field, PositiveInt, SecretStr, ValidationError, field_validator
 
-from userdir import ListPlan, Lookup, ProviderInfo, User, UserQuery, UserStatus, hookimpl
-from userdir.config import ProviderSettings
-from userdir.http import ClientOptions, ErrorDetails, quote_segment
-from userdir.pagination import NextLinkPagination, Page, PageRequest
-
-from .wire import (
-    PneumaticDetail,
-    PneumaticStatus,
-    PneumaticUser,
-    PneumaticUserPage,
-    PneumaticValidationError,
+from userdir.plugin import (
+    Adapter,
+    ClientOptions,
+    ErrorDetails,
+    ListPlan,
+    Lookup,
+    NextLinkPagination,
+    Page,
+    PageRequest,
+    ProviderSettings,
+    User,
+    UserQuery,
+    UserStatus,
+    hookimpl,
+    quote_segment,
 )
 
-if TYPE_CHECKING:
-    from userdir.testing.sandbox import Sandbox
+from .wire import PneumaticDetail, PneumaticStatus, PneumaticUser, PneumaticValidationError
 
 __all__ = [
     "DEFAULT_ORDERING",
-    "DEFAULT_PAGE_SIZE",
+    "PneumaticAdapter",
     "PneumaticSettings",
-    "error_details",
-    "list_request",
-    "normalize",
     "parse_page",
+    "read_error",
 ]
 
 NAME = "pneumatic"
 USERS_PATH = "/accounts/users"  # no trailing slash: with one the API answers 404
-# No maximum page size is documented (DRF's LimitOffsetPagination has none by
-# default); 100 keeps pages small enough to retry cheaply. Inferred, not documented.
-DEFAULT_PAGE_SIZE = 100
 
 UserType = Literal["user", "guest"]
 OrderingKey = Literal["first_name", "-first_name", "last_name", "-last_name", "status", "-status"]
@@ -75,7 +73,7 @@ def _comma_list(value: Any) -> Any:
 
 
 class PneumaticSettings(ProviderSettings):
-    provider_name = NAME
+    provider_name = NAME  # until the core stops reading it (env names come from the adapter)
 
     base_url: str = "https://api.pneumatic.app"
     api_key: SecretStr = Field(description="An API key (pn-...), sent as Authorization: Bearer.")
@@ -112,42 +110,82 @@ class PneumaticSettings(ProviderSettings):
         return value
 
 
-def _settings(settings: ProviderSettings) -> PneumaticSettings:
-    assert isinstance(settings, PneumaticSettings)
-    return settings
+class PneumaticAdapter(Adapter[PneumaticSettings]):
+    """Pneumatic's user API (providers.md, the "Public API: Users" wiki page and
+    the open-source backend, pneumaticapp/pneumaticworkflow)."""
 
+    name = NAME
+    settings_model = PneumaticSettings
+    # No maximum page size is documented (DRF's LimitOffsetPagination has none by
+    # default); 100 keeps pages small enough to retry cheaply. Inferred, not documented.
+    max_page_size = 100
+    rate_limits = ()  # none published: pace only on what the server says (429 + Retry-After)
+    filters = frozenset({"status"})
+    sandbox = "userdir_pneumatic.sandbox:PneumaticSandbox"
+    # The detail endpoint hides guests and deleted users (the listing shows them).
+    get_falls_back_to_listing = True
+    description = "Pneumatic workflow (api.pneumatic.app)"
 
-def _sandbox() -> Sandbox:
-    from .sandbox import PneumaticSandbox  # imported only when a sandbox is asked for
+    def client_options(self) -> ClientOptions:
+        key = self.settings.api_key.get_secret_value()
+        return ClientOptions(auth_headers={"Authorization": SecretStr(f"Bearer {key}")})
 
-    return PneumaticSandbox()
-
-
-@hookimpl
-def userdir_providers() -> list[ProviderInfo]:
-    return [
-        ProviderInfo(
-            name=NAME,
-            settings=PneumaticSettings,
-            description="Pneumatic workflow (api.pneumatic.app)",
-            filters=frozenset({"status"}),
-            supports_email_lookup=False,
-            sandbox=_sandbox,
-            # The detail endpoint hides guests and deleted users (the listing shows them).
-            get_falls_back_to_listing=True,
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+        """Paging, filters and ordering, all explicit in the first request."""
+        settings = self.settings
+        params: dict[str, str | int | bool] = {
+            "status": ",".join(_statuses(query)),
+            "type": ",".join(settings.user_types),
+            "ordering": ",".join(settings.ordering),
+            "limit": page_size,
+            "offset": 0,
+        }
+        if settings.groups:
+            params["groups"] = ",".join(str(group) for group in settings.groups)
+        return ListPlan(
+            NextLinkPagination(PageRequest(USERS_PATH, params=params)),
+            parse_page,
+            pushed_down=frozenset({"status"}) if query.status else frozenset(),
         )
-    ]
+
+    def get_user(self, native_id: str) -> Lookup:
+        return Lookup(PageRequest(f"{USERS_PATH}/{quote_segment(native_id)}"))
+
+    def error_details(self, response: httpx.Response) -> ErrorDetails | None:
+        """What Pneumatic's error body says (see :func:`read_error`); None for a
+        body that is not JSON (a proxy's HTML page?): the core default reads it."""
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        return read_error(body)
+
+    # No find_by_email: there is no email endpoint, so the core lists and matches.
+    # No whoami: no documented endpoint names the key's owner. A one-user listing
+    # would prove the key works but name an arbitrary user, worse than "unsupported".
+
+    def normalize(self, record: Mapping[str, Any]) -> User:
+        """One Pneumatic user record as a ``User``; ``raw`` keeps it whole
+        (``invite`` too). A record of the documented JSON types is validated
+        once, by ``User`` (see :func:`_user`). Fields userdir does not map are
+        never looked at, whatever their type.
+
+        Any other record is read by the documented wire model
+        (:class:`~userdir_pneumatic.wire.PneumaticUser`): it names every bad
+        field in Pneumatic's terms (``photo``, not ``avatar_url``) without
+        echoing values, and reads what is readable (``"12"`` for an id, ``1``
+        for a flag) as it always did; those values are then mapped as usual.
+        """
+        try:
+            return _user(record, record)
+        except (ValueError, TypeError):  # pydantic's ValidationError is a ValueError
+            pass  # rare: explain (or leniently read) the record with the wire model
+        return _user(PneumaticUser.model_validate(record).model_dump(), record)
 
 
 @hookimpl
-def userdir_client_options(provider: str, settings: ProviderSettings) -> ClientOptions | None:
-    if provider != NAME:
-        return None
-    key = _settings(settings).api_key.get_secret_value()
-    # No rate limit is documented: pace only on what the server says (429 + Retry-After).
-    return ClientOptions(
-        auth_headers={"Authorization": SecretStr(f"Bearer {key}")}, rate_limit_per_minute=None
-    )
+def userdir_adapters() -> list[type[Adapter[Any]]]:
+    return [PneumaticAdapter]
 
 
 # -- listing --------------------------------------------------------------------------
@@ -162,118 +200,84 @@ def _statuses(query: UserQuery) -> tuple[PneumaticStatus, ...]:
     return tuple(_TO_PNEUMATIC[status] for status in UserStatus if status in query.status)
 
 
-def list_request(settings: PneumaticSettings, query: UserQuery) -> PageRequest:
-    """The first listing request: paging, filters and ordering, all explicit."""
-    params: dict[str, str | int | bool] = {
-        "status": ",".join(_statuses(query)),
-        "type": ",".join(settings.user_types),
-        "ordering": ",".join(settings.ordering),
-        "limit": settings.page_size or DEFAULT_PAGE_SIZE,
-        "offset": 0,
-    }
-    if settings.groups:
-        params["groups"] = ",".join(str(group) for group in settings.groups)
-    return PageRequest(USERS_PATH, params=params)
-
-
 def parse_page(payload: Any) -> Page:
-    """A listing answer, paged or a bare array, as a :class:`Page`."""
-    page = PneumaticUserPage.model_validate(payload)
-    return Page(page.results, next_url=page.next, total=page.count)
+    """A listing answer as a :class:`Page`: ``{count, next, previous, results}``
+    when ``limit`` is sent, a bare array of every user when it is not (one page,
+    no ``next``). ``previous`` is not read. Records are passed on as they are
+    (each one is validated once, by :meth:`PneumaticAdapter.normalize`, so one
+    bad record does not sink its page).
 
-
-@hookimpl
-def userdir_list_users(
-    provider: str, settings: ProviderSettings, query: UserQuery
-) -> ListPlan | None:
-    if provider != NAME:
-        return None
-    pneumatic = _settings(settings)
-    paginator = NextLinkPagination(list_request(pneumatic, query), max_pages=pneumatic.max_pages)
-    return ListPlan(
-        paginator,
-        parse_page,
-        pushed_down=frozenset({"status"}) if query.status else frozenset(),
-    )
-
-
-@hookimpl
-def userdir_get_user(provider: str, settings: ProviderSettings, native_id: str) -> Lookup | None:
-    if provider != NAME:
-        return None
-    return Lookup(PageRequest(f"{USERS_PATH}/{quote_segment(native_id)}"))
-
-
-@hookimpl
-def userdir_find_by_email(provider: str, settings: ProviderSettings, email: str) -> Lookup | None:
-    # No email endpoint: returning None makes userdir list and match emails itself.
-    return None
-
-
-@hookimpl
-def userdir_whoami(provider: str, settings: ProviderSettings) -> Lookup | None:
-    # No documented endpoint names the key's owner. A one-user listing would prove
-    # the key works but name an arbitrary user, which is worse than "unsupported".
-    return None
+    :raises ValueError: not one of those shapes.
+    """
+    if isinstance(payload, list):
+        return Page(payload)
+    if not isinstance(payload, dict):
+        raise ValueError(f"expected a page object or an array, got {type(payload).__name__}")
+    results, count, next_url = payload.get("results"), payload.get("count"), payload.get("next")
+    if not isinstance(results, list):
+        raise ValueError("results: expected a list of user objects")
+    if count is not None and (count.__class__ is not int or count < 0):
+        raise ValueError("count: expected a whole number or null")
+    if next_url is not None and not isinstance(next_url, str):
+        raise ValueError("next: expected a URL or null")
+    return Page(results, next_url=next_url, total=count)
 
 
 # -- normalization --------------------------------------------------------------------
 
 
-def _joined_at(seconds: float | None) -> datetime | None:
-    if seconds is None:
-        return None
-    try:
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
-    except (OverflowError, OSError) as exc:  # out of the platform's range
-        raise ValueError(f"date_joined_tsp {seconds!r} is not a usable timestamp") from exc
-
-
-def _roles(user: PneumaticUser) -> tuple[str, ...]:
-    roles: list[str] = []
-    if user.is_account_owner:
-        roles.append("account_owner")
-    if user.is_admin or user.is_account_owner:  # the account owner administers it
-        roles.append("admin")
-    if user.type == "guest":
-        roles.append("guest")  # User has no "type": keep guests recognisable
-    return tuple(roles)
-
-
-def _is_admin(user: PneumaticUser) -> bool | None:
-    if user.is_admin is None and user.is_account_owner is None:
-        return None  # the record does not say
-    return bool(user.is_admin) or bool(user.is_account_owner)
-
-
-def normalize(record: Mapping[str, Any]) -> User:
-    """One Pneumatic user record as a ``User``; ``raw`` keeps it whole (``invite`` too)."""
-    user = PneumaticUser.model_validate(record)
+def _user(fields: Mapping[str, Any], raw: Mapping[str, Any]) -> User:
+    """The ``User`` for a record whose mapped *fields* have their documented JSON
+    types; ``ValueError``/``TypeError`` for any other (the caller then asks the
+    wire model why). ``User`` types the text fields itself."""
+    get = fields.get
+    native_id, status, user_type = get("id"), get("status"), get("type")
+    admin, owner = get("is_admin"), get("is_account_owner")
+    if native_id.__class__ is not int:
+        raise TypeError("id: expected an integer")
+    if status.__class__ is not str or status not in _FROM_PNEUMATIC:
+        raise ValueError("status: expected one of active, inactive, invited")
+    if user_type is not None and user_type.__class__ is not str:
+        raise TypeError("type: expected text or null")
+    if not (admin is None or admin.__class__ is bool) or not (
+        owner is None or owner.__class__ is bool
+    ):
+        raise TypeError("is_admin, is_account_owner: expected true, false or null")
+    roles: tuple[str, ...] = ()
+    if owner:
+        roles = ("account_owner", "admin")  # the account owner administers it
+    elif admin:
+        roles = ("admin",)
+    if user_type == "guest":
+        roles += ("guest",)  # User has no "type": keep guests recognisable
     return User(
         provider=NAME,
-        native_id=str(user.id),
-        email=user.email,  # "" becomes None in User
-        first_name=user.first_name,
-        last_name=user.last_name,
-        status=_FROM_PNEUMATIC[user.status],
-        is_admin=_is_admin(user),
-        roles=_roles(user),
-        phone=user.phone,
-        avatar_url=user.photo,
-        timezone=user.timezone,
-        locale=user.language,
-        created_at=_joined_at(user.date_joined_tsp),
-        raw=dict(record),
+        native_id=str(native_id),
+        email=get("email"),  # "" becomes None in User
+        first_name=get("first_name"),
+        last_name=get("last_name"),
+        status=_FROM_PNEUMATIC[status],
+        is_admin=None if admin is None and owner is None else bool(admin or owner),
+        roles=roles,
+        phone=get("phone"),
+        avatar_url=get("photo"),
+        timezone=get("timezone"),
+        locale=get("language"),
+        created_at=_joined_at(get("date_joined_tsp")),
+        raw=raw if raw.__class__ is dict else dict(raw),  # User keeps it as given: a dict
     )
 
 
-@hookimpl
-def userdir_normalize_user(
-    provider: str, settings: ProviderSettings, record: Mapping[str, Any]
-) -> User | None:
-    if provider != NAME:
+def _joined_at(seconds: object) -> datetime | None:
+    """Unix seconds (a float) as an aware UTC datetime."""
+    if seconds is None:
         return None
-    return normalize(record)
+    if seconds.__class__ is not float:
+        raise TypeError("date_joined_tsp: expected a number")
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):  # nan, inf, or out of the platform's range
+        raise ValueError("date_joined_tsp: not a usable timestamp (out of range)") from None
 
 
 # -- errors ---------------------------------------------------------------------------
@@ -308,8 +312,8 @@ def _summary(fields: Mapping[str, list[str]]) -> str:
     return "; ".join(f"{field}: {messages[0]}" for field, messages in fields.items())
 
 
-def error_details(body: Any) -> ErrorDetails | None:
-    """Read any Pneumatic error body; None when it is none of their shapes.
+def read_error(body: Any) -> ErrorDetails | None:
+    """Read any decoded Pneumatic error body; None when it is none of their shapes.
 
     * ``{"message", "code", "details"}`` (their validation envelope),
     * ``{"detail": "..."}`` (401, 403, 404, 429),
@@ -321,29 +325,18 @@ def error_details(body: Any) -> ErrorDetails | None:
         return ErrorDetails(message="; ".join(messages)) if messages else None
     if not isinstance(body, dict) or not body:
         return None
-    if isinstance(body.get("message"), str):
-        envelope = PneumaticValidationError.model_validate(body)
-        return ErrorDetails(
-            message=envelope.message,
-            code=envelope.code,
-            details=_field_messages(envelope.details),
-        )
-    if isinstance(body.get("detail"), str):
-        detail = PneumaticDetail.model_validate(body)
-        return ErrorDetails(message=detail.detail, code=detail.code)
+    try:
+        if isinstance(body.get("message"), str):
+            envelope = PneumaticValidationError.model_validate(body)
+            return ErrorDetails(
+                message=envelope.message,
+                code=envelope.code,
+                details=_field_messages(envelope.details),
+            )
+        if isinstance(body.get("detail"), str):
+            detail = PneumaticDetail.model_validate(body)
+            return ErrorDetails(message=detail.detail, code=detail.code)
+    except ValidationError:
+        return None  # an envelope with a field of the wrong type: the core default reads it
     fields = _field_messages(body)
     return ErrorDetails(message=_summary(fields), details=fields) if fields else None
-
-
-@hookimpl
-def userdir_error_details(provider: str, response: httpx.Response) -> ErrorDetails | None:
-    if provider != NAME:
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None  # not JSON (a proxy's HTML page?): the core default reads it
-    try:
-        return error_details(body)
-    except ValidationError:
-        return None

@@ -4,23 +4,25 @@ Sources: providers.md, the "Public API: Users" wiki page and the open-source
 backend (pneumaticapp/pneumaticworkflow). Where they disagree (the shape of a 400
 body), every documented form is accepted.
 
-Only the fields userdir maps onto ``User`` (or needs to page and read errors)
-are modelled and validated, strictly. Every other field (``vacation``,
-``invite``, ``groups``, ``date_fmt``, ...) is not: whatever its type, it stays in
-``User.raw`` untouched and never rejects a record.
+The error envelopes are read with these models. A user record is not: the
+adapter builds the ``User`` straight from it (one validation per record), and
+:class:`PneumaticUser` stays as the record's documented shape (and the
+benchmarks' "one bare wire validate" baseline). Only the fields userdir maps
+onto ``User`` are typed; every other field (``vacation``, ``invite``,
+``groups``, ``date_fmt``, ...) stays in ``User.raw`` untouched and never rejects
+a record.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, FiniteFloat, model_validator
+from pydantic import BaseModel, ConfigDict, FiniteFloat
 
 __all__ = [
     "PneumaticDetail",
     "PneumaticStatus",
     "PneumaticUser",
-    "PneumaticUserPage",
     "PneumaticValidationError",
 ]
 
@@ -35,7 +37,8 @@ class _Wire(BaseModel):
 
 
 class PneumaticUser(_Wire):
-    """One user of ``GET /accounts/users`` and ``GET /accounts/users/{id}``.
+    """One user of ``GET /accounts/users`` and ``GET /accounts/users/{id}``
+    (documentation and benchmark baseline; ``normalize`` does not use it).
 
     ``type`` is user or guest (a plain string, so a new type does not reject the
     record). ``email`` is stored lowercase and may be empty. ``date_joined_tsp``
@@ -57,26 +60,6 @@ class PneumaticUser(_Wire):
     date_joined_tsp: FiniteFloat | None = None
     language: str | None = None
     timezone: str | None = None
-
-
-class PneumaticUserPage(_Wire):
-    """A listing answer: ``{count, next, previous, results}`` when ``limit`` is sent,
-    a bare array of every user when it is not (read as one page, no ``next``).
-
-    ``next`` is an absolute URL or null (``previous`` is not read). Records stay
-    plain dicts and are validated one by one, so one bad record does not sink its page.
-    """
-
-    results: list[dict[str, Any]]
-    count: int | None = None
-    next: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _bare_array(cls, data: Any) -> Any:
-        if isinstance(data, list):
-            return {"results": data}
-        return data
 
 
 class PneumaticValidationError(_Wire):

@@ -24,21 +24,15 @@ from userdir import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    User,
     UserQuery,
     UserStatus,
 )
-from userdir.pagination import PageRequest
-from userdir.plugins import default_plugin_manager, provider_registry
-from userdir.testing import FakeClock, Fault
+from userdir.plugin import PageRequest
+from userdir.testing import FakeClock, Fault, sandbox_for
 from userdir_freddy.sandbox import SANDBOX_API_KEY as FREDDY_KEY
 from userdir_freddy.sandbox import FreddySandbox
-from userdir_pneumatic.adapter import (
-    PneumaticSettings,
-    error_details,
-    normalize,
-    parse_page,
-    userdir_list_users,
-)
+from userdir_pneumatic.adapter import PneumaticAdapter, PneumaticSettings, parse_page, read_error
 from userdir_pneumatic.sandbox import (
     FIRST_PERSON,
     NAME_DRIFT,
@@ -66,6 +60,15 @@ def load(sandbox: PneumaticSandbox, clock: FakeClock, **settings: Any) -> userdi
     return userdir.load_provider(
         "pneumatic", transport=sandbox.transport(), clock=clock, **settings
     )
+
+
+def adapter(**settings: Any) -> PneumaticAdapter:
+    """The adapter alone (no client): its methods do no I/O."""
+    return PneumaticAdapter(PneumaticSettings(api_key=SANDBOX_API_KEY, **settings))
+
+
+def normalize(raw: dict[str, Any]) -> User:
+    return adapter().normalize(raw)
 
 
 def record(**fields: Any) -> dict[str, Any]:
@@ -100,19 +103,22 @@ def record(**fields: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("page_size", "requests"),
-    [(None, 3), (7, 33), (23, 10), (230, 1), (1000, 1)],  # default page size is 100
+    # The default page size is 100, and so is the (inferred) maximum: more is clamped.
+    [(None, 3), (7, 33), (23, 10), (230, 3), (1000, 3)],
 )
 def test_lists_every_user_once_with_the_fewest_requests(
     page_size: int | None, requests: int, sandbox: PneumaticSandbox, clock: FakeClock
 ) -> None:
     provider = load(sandbox, clock, page_size=page_size)
-    ids = [user.native_id for user in provider.users()]
+    listing = provider.users()
+    ids = [user.native_id for user in listing]
     assert Counter(ids).most_common(1)[0][1] == 1
     assert set(ids) == {str(user["id"]) for user in sandbox.users} and len(ids) == 230
     # The last page has no ``next``: no empty page is fetched, even when 230 % limit == 0.
-    assert len(sandbox.requests) == requests == math.ceil(230 / (page_size or 100))
-    report = provider.last_report
-    assert report is not None and report.complete and report.requests == requests
+    limit = min(page_size or 100, 100)
+    assert len(sandbox.requests) == requests == math.ceil(230 / limit)
+    assert {r.url.params["limit"] for r in sandbox.requests} == {str(limit)}
+    assert listing.report.complete and listing.report.requests == requests
 
 
 def test_every_request_carries_limit_filters_and_ordering_and_follows_next(
@@ -154,13 +160,14 @@ def test_status_filter_is_pushed_down_and_equals_local_filtering(
 
 
 def test_plan_names_status_as_pushed_down_only_when_filtering() -> None:
-    settings = PneumaticSettings(api_key=SANDBOX_API_KEY)
-    plan = userdir_list_users("pneumatic", settings, UserQuery.build(status="invited"))
-    assert plan is not None and plan.pushed_down == frozenset({"status"})
-    plan = userdir_list_users("pneumatic", settings, UserQuery.build())
-    assert plan is not None and plan.pushed_down == frozenset()
-    assert plan.paginator.first_request().params["status"] == EVERY_STATUS
-    assert userdir_list_users("freddy", settings, UserQuery.build()) is None
+    plan = adapter().list_plan(UserQuery.build(status="invited"), page_size=100)
+    assert plan.pushed_down == frozenset({"status"})
+    assert plan.paginator.first_request().params["status"] == "invited"
+    plan = adapter().list_plan(UserQuery.build(), page_size=7)
+    assert plan.pushed_down == frozenset()
+    params = plan.paginator.first_request().params
+    assert params["status"] == EVERY_STATUS
+    assert (params["limit"], params["offset"]) == (7, 0)  # the core's clamped page size
 
 
 def test_user_types_groups_and_ordering_settings_reach_the_api(
@@ -231,8 +238,12 @@ def test_page_parser_reads_the_paged_shape_and_the_bare_array() -> None:
     assert paged.next_url == "https://api.pneumatic.app/accounts/users?limit=2&offset=2"
     bare = parse_page([record(id=1), record(id=2), record(id=3)])
     assert len(bare.records) == 3 and bare.next_url is None and bare.total is None
-    with pytest.raises(ValueError, match="results"):
-        parse_page({"users": []})
+    for wrong in ({"users": []}, {"results": "nope"}, "oops", None):
+        with pytest.raises(ValueError, match=r"results|page object"):
+            parse_page(wrong)
+    for field, value in (("count", "3"), ("count", -1), ("count", True), ("next", 42)):
+        with pytest.raises(ValueError, match=field):
+            parse_page({"results": [], field: value})
 
 
 def test_without_limit_the_sandbox_answers_a_bare_array_the_parser_reads(
@@ -240,7 +251,7 @@ def test_without_limit_the_sandbox_answers_a_bare_array_the_parser_reads(
 ) -> None:
     payload = pneumatic.request_json(PageRequest("/accounts/users"))
     assert isinstance(payload, list)
-    listed = [pneumatic.normalize(r).native_id for r in parse_page(payload).records]
+    listed = [normalize(r).native_id for r in parse_page(payload).records]
     assert len(listed) == 230 and set(listed) == {u.native_id for u in pneumatic.users()}
 
 
@@ -286,13 +297,13 @@ def test_a_next_link_back_to_the_first_page_is_a_pagination_error(
     pneumatic: userdir.Provider, sandbox: PneumaticSandbox
 ) -> None:
     sandbox.cycle_next_links = True
+    listing = pneumatic.users()
     with pytest.raises(PaginationError, match="already read") as caught:
-        list(pneumatic.users())
+        list(listing)
+    assert not listing.report.complete
     assert caught.value.provider == "pneumatic"
     # The link points back at the page just read: refused before it is fetched again.
     assert len(sandbox.requests) == 1
-    report = pneumatic.last_report
-    assert report is not None and not report.complete
 
 
 def test_a_next_link_to_another_host_is_refused_before_it_is_sent(
@@ -400,7 +411,10 @@ def test_invited_user_keeps_the_invite_in_raw_and_blank_fields_become_none() -> 
         {"status": "suspended"},
         {"id": None},
         {"date_joined_tsp": 1e20},  # past the year 9999
+        {"date_joined_tsp": 10**400},  # no float can hold it
         {"date_joined_tsp": float("nan")},
+        {"date_joined_tsp": float("inf")},
+        {"date_joined_tsp": "-inf"},
     ],
 )
 def test_malformed_records_are_normalization_errors(
@@ -409,6 +423,38 @@ def test_malformed_records_are_normalization_errors(
     with pytest.raises(NormalizationError) as caught:
         pneumatic.normalize(record(**broken))
     assert caught.value.provider == "pneumatic"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("id", "abc"),
+        ("id", [1]),
+        ("status", ["active"]),
+        ("type", 3),
+        ("email", 5),
+        ("first_name", ["Ana"]),
+        ("photo", 5),
+        ("language", ["en"]),
+        ("timezone", {"name": "UTC"}),
+        ("is_admin", "maybe"),
+        ("is_account_owner", [True]),
+        ("date_joined_tsp", "yesterday"),
+    ],
+)
+def test_a_wrong_type_in_a_mapped_field_rejects_the_record_naming_the_field(
+    field: str, value: object, pneumatic: userdir.Provider
+) -> None:
+    with pytest.raises(NormalizationError, match=rf"(^|\W){field}:") as caught:
+        pneumatic.normalize(record(**{field: value}))
+    assert field == "id" or caught.value.native_id == "123"
+    assert not isinstance(value, str) or value not in str(caught.value)  # values are not echoed
+
+
+def test_readable_values_of_another_json_type_are_read_as_before() -> None:
+    user = normalize(record(id="124", is_admin=1, date_joined_tsp=0))
+    assert (user.native_id, user.is_admin, user.roles) == ("124", True, ("admin",))
+    assert user.created_at == datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def test_wrong_types_in_unmapped_fields_never_reject_a_record() -> None:
@@ -437,9 +483,10 @@ def test_a_malformed_record_is_reported_and_skipped_by_policy(
     provider = load(sandbox, clock)
     with pytest.raises(NormalizationError, match="date_joined_tsp"):
         list(provider.users())
-    users = list(provider.users(on_error="skip"))
-    report = provider.last_report
-    assert report is not None and report.complete and len(users) == 229
+    listing = provider.users(on_error="skip")
+    users = list(listing)
+    report = listing.report
+    assert report.complete and len(users) == 229
     assert [r.native_id for r in report.rejected] == [str(sandbox.users[42]["id"])]
 
 
@@ -516,22 +563,36 @@ def test_find_by_email_lists_and_matches_case_insensitively(
 def test_whoami_is_unsupported_and_sends_nothing(
     pneumatic: userdir.Provider, sandbox: PneumaticSandbox
 ) -> None:
-    with pytest.raises(ConfigurationError, match="cannot tell who the caller is"):
+    assert not pneumatic.supports("whoami")
+    with pytest.raises(ConfigurationError, match="no whoami lookup"):
         pneumatic.whoami()
     assert sandbox.requests == []
 
 
-def test_declared_provider_info() -> None:
+def test_declared_adapter_facts() -> None:
     assert "pneumatic" in userdir.available_providers()
-    info = provider_registry(default_plugin_manager()).get("pneumatic")
-    assert info.filters == frozenset({"status"}) and not info.supports_email_lookup
-    assert info.env_vars["api_key"] == "PNEUMATIC_API_KEY"
-    assert info.env_vars["user_types"] == "PNEUMATIC_USER_TYPES"
-    assert info.sandbox is not None
-    emulator = info.sandbox()
+    facts = PneumaticAdapter
+    assert (facts.name, facts.settings_model, facts.max_page_size) == (
+        "pneumatic",
+        PneumaticSettings,
+        100,
+    )
+    assert facts.filters == frozenset({"status"}) and facts.rate_limits == ()
+    assert facts.get_falls_back_to_listing and facts.description
+    # Lookups: by id only; by email the core lists and matches, and no whoami.
+    assert facts.supports("get_user")
+    assert not facts.supports("find_by_email") and not facts.supports("whoami")
+    emulator = sandbox_for("pneumatic")
     assert isinstance(emulator, PneumaticSandbox)
     assert emulator.settings == {"api_key": SANDBOX_API_KEY}
     assert PneumaticSettings.model_fields["base_url"].default == "https://api.pneumatic.app"
+
+
+def test_auth_is_a_secret_bearer_header() -> None:
+    headers = adapter().client_options().auth_headers
+    assert list(headers) == ["Authorization"]
+    assert headers["Authorization"].get_secret_value() == f"Bearer {SANDBOX_API_KEY}"
+    assert SANDBOX_API_KEY not in repr(headers)
 
 
 # -- errors ---------------------------------------------------------------------------
@@ -682,10 +743,18 @@ def test_html_error_page_falls_back_to_the_core_reading(
 
 
 def test_error_details_ignores_bodies_that_are_not_pneumatic_errors() -> None:
-    assert error_details({}) is None
-    assert error_details([]) is None
-    assert error_details("oops") is None
-    assert error_details({"message": "x", "details": None}) is not None
+    assert read_error({}) is None
+    assert read_error([]) is None
+    assert read_error("oops") is None
+    assert read_error({"message": "x", "details": None}) is not None
+    # An envelope with a field of the wrong type, or no JSON at all: the core default reads it.
+    assert read_error({"message": "x", "code": 5}) is None
+    assert read_error({"detail": "x", "code": ["a"]}) is None
+    request = httpx.Request("GET", f"https://{HOST}/accounts/users")
+    html = httpx.Response(502, text="<html>Bad gateway</html>", request=request)
+    assert adapter().error_details(html) is None
+    detail = httpx.Response(404, json={"detail": "Not found."}, request=request)
+    assert adapter().error_details(detail) == read_error({"detail": "Not found."})
 
 
 def test_sandbox_routes_like_the_api(sandbox: PneumaticSandbox) -> None:
