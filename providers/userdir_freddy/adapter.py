@@ -1,42 +1,57 @@
-"""Freddy (Aitronos) as a userdir plugin: hook implementations and normalization.
+"""Freddy (Aitronos) as a userdir adapter: requests, page parsing and normalization.
 
 Listing goes through ``GET /v1/user`` (skip/limit, a bare array, done on a short
 page), or, when ``organization_id`` is set, through the organization member
 search ``POST /v1/organizations/{org_id}/users`` (skip/take in the body, done
 when ``skip`` reaches the total).
+
+Each record is validated once, straight into a :class:`~userdir.User`: the
+fields userdir maps are read from the record (strictly: a wrong type rejects
+the record), every other field stays in ``User.raw`` untouched, whatever its
+type. The member-search docs disagree on shapes (nested ``role``/``status``
+objects or flattened ``role_id``/``role_name``/``status_id``/``status_name``;
+``{users, total_users_count}`` or ``{members, total}`` pages): both are read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Literal
 
 import httpx
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, TypeAdapter, ValidationError
+from pydantic_core import InitErrorDetails
 
-from userdir import (
+from userdir.plugin import (
+    Adapter,
+    AuthenticationError,
+    ClientOptions,
+    ErrorDetails,
     ListPlan,
     Lookup,
-    ProviderInfo,
+    OffsetPagination,
+    Page,
+    PageRequest,
+    PermissionDeniedError,
+    ProviderError,
+    ProviderSettings,
+    RateWindow,
     User,
     UserQuery,
     UserStatus,
+    default_error_details,
     hookimpl,
     normalize_email,
+    quote_segment,
 )
-from userdir.config import ProviderSettings
-from userdir.errors import AuthenticationError, PermissionDeniedError, ProviderError
-from userdir.http import ClientOptions, ErrorDetails, RateWindow, quote_segment
-from userdir.pagination import OffsetPagination, Page, PageRequest
-from userdir.testing.sandbox import Sandbox
 
-from .wire import FreddyErrorEnvelope, FreddyMember, FreddyMemberPage, FreddyUser, FreddyUserList
+from .wire import FreddyErrorEnvelope
 
-__all__ = ["FreddySettings", "member_ids_request", "normalize"]
+__all__ = ["FreddyAdapter", "FreddySettings"]
 
 NAME = "freddy"
 MAX_PAGE = 100  # /v1/user default limit; member search "take" is 1..100
-RATE_LIMIT_PER_MINUTE = 100  # "100 requests per minute per user" (user guide)
 
 
 class FreddySettings(ProviderSettings):
@@ -55,155 +70,158 @@ class FreddySettings(ProviderSettings):
     )
 
 
-def _settings(settings: ProviderSettings) -> FreddySettings:
-    assert isinstance(settings, FreddySettings)
-    return settings
+class FreddyAdapter(Adapter[FreddySettings]):
+    """Freddy's ``/v1/user`` endpoints, or its organization member search."""
 
+    name = NAME
+    settings_model = FreddySettings
+    max_page_size = MAX_PAGE
+    # Both published limits: "100 requests per minute per user" (user guide) and
+    # 1000 per hour per organization.
+    rate_limits = (RateWindow(100, 60.0), RateWindow(1000, 3600.0))
+    filters = frozenset({"status"})
+    sandbox = "userdir_freddy.sandbox:FreddySandbox"
+    description = "Freddy by Aitronos (api.aitronos.com)"
 
-def _sandbox() -> Sandbox:
-    from .sandbox import FreddySandbox  # imported only when a sandbox is asked for
+    def client_options(self) -> ClientOptions:
+        key = self.settings.api_key
+        if self.settings.auth_scheme == "bearer":
+            bearer = SecretStr(f"Bearer {key.get_secret_value()}")
+            return ClientOptions(auth_headers={"Authorization": bearer})
+        return ClientOptions(auth_headers={"X-API-Key": key})
 
-    return FreddySandbox()
-
-
-@hookimpl
-def userdir_providers() -> list[ProviderInfo]:
-    return [
-        ProviderInfo(
-            name=NAME,
-            settings=FreddySettings,
-            description="Freddy by Aitronos (api.aitronos.com)",
-            filters=frozenset({"status"}),
-            supports_email_lookup=True,
-            sandbox=_sandbox,
-        )
-    ]
-
-
-@hookimpl
-def userdir_client_options(provider: str, settings: ProviderSettings) -> ClientOptions | None:
-    if provider != NAME:
-        return None
-    freddy = _settings(settings)
-    header = "Authorization" if freddy.auth_scheme == "bearer" else "X-API-Key"
-    value = freddy.api_key
-    if freddy.auth_scheme == "bearer":
-        value = SecretStr(f"Bearer {freddy.api_key.get_secret_value()}")
-    return ClientOptions(
-        auth_headers={header: value},
-        # Both published limits: 100/minute per user and 1000/hour per organization.
-        rate_limits=(RateWindow(RATE_LIMIT_PER_MINUTE, 60.0), RateWindow(1000, 3600.0)),
-    )
-
-
-@hookimpl
-def userdir_list_users(
-    provider: str, settings: ProviderSettings, query: UserQuery
-) -> ListPlan | None:
-    if provider != NAME:
-        return None
-    freddy = _settings(settings)
-    limit = min(freddy.page_size or MAX_PAGE, MAX_PAGE)
-    if freddy.organization_id:
-        body = {
-            # Oldest first: members who join mid-listing land on later pages, so
-            # offset paging neither skips nor repeats anyone already listed.
-            "sort_field": "created_at",
-            "sort_direction": "asc",
-            "include_deleted": freddy.include_deleted,
-        }
-        search = PageRequest(_org_path(freddy.organization_id), method="POST", json=body)
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+        organization_id = self.settings.organization_id
+        if organization_id:
+            body = {
+                # Oldest first: members who join mid-listing land on later pages, so
+                # offset paging neither skips nor repeats anyone already listed.
+                "sort_field": "created_at",
+                "sort_direction": "asc",
+                "include_deleted": self.settings.include_deleted,
+            }
+            search = PageRequest(_org_path(organization_id), method="POST", json=body)
+            paginator = OffsetPagination(
+                search, limit=page_size, offset_param="skip", limit_param="take", in_body=True
+            )
+            return ListPlan(paginator, _parse_member_page)
+        active_only = query.status == frozenset({UserStatus.active})
+        params: dict[str, str | int | bool] = {"active_only": True} if active_only else {}
         paginator = OffsetPagination(
-            search,
-            limit=limit,
-            offset_param="skip",
-            limit_param="take",
-            in_body=True,
-            max_pages=freddy.max_pages,
+            PageRequest("/v1/user", params=params), limit=page_size, offset_param="skip"
         )
-        return ListPlan(paginator, _parse_member_page)
-    active_only = query.status == frozenset({UserStatus.active})
-    params: dict[str, str | int | bool] = {"active_only": True} if active_only else {}
-    paginator = OffsetPagination(
-        PageRequest("/v1/user", params=params),
-        limit=limit,
-        offset_param="skip",
-        max_pages=freddy.max_pages,
-    )
-    return ListPlan(
-        paginator,
-        _parse_user_page,
-        pushed_down=frozenset({"status"}) if active_only else frozenset(),
-    )
+        return ListPlan(
+            paginator,
+            _parse_user_page,
+            pushed_down=frozenset({"status"}) if active_only else frozenset(),
+        )
+
+    def get_user(self, native_id: str) -> Lookup:
+        organization_id = self.settings.organization_id
+        if organization_id:
+            return Lookup(PageRequest(f"{_org_path(organization_id)}/{quote_segment(native_id)}"))
+        return Lookup(PageRequest(f"/v1/user/{quote_segment(native_id)}"))
+
+    def find_by_email(self, email: str) -> Lookup:
+        organization_id = self.settings.organization_id
+        if organization_id:
+            # Listing reads member records, so a lookup must too (roles and pending
+            # status live on the membership): search the members for the address.
+            body = {
+                "search_term": email.strip(),
+                "skip": 0,
+                "take": MAX_PAGE,
+                "include_deleted": self.settings.include_deleted,
+            }
+            search = PageRequest(_org_path(organization_id), method="POST", json=body)
+            return Lookup(search, lambda payload: _member_with_email(payload, email))
+        return Lookup(PageRequest(f"/v1/user/email/{quote_segment(email.strip())}"))
+
+    def whoami(self) -> Lookup:
+        return Lookup(PageRequest("/v1/user/me"))
+
+    def normalize(self, record: Mapping[str, Any]) -> User:
+        """A ``/v1/user`` user, or an org-search member (it has ``user_id``)."""
+        if type(record) is not dict:
+            record = dict(record)  # User.raw is the record as a dict
+        if "user_id" in record:
+            return _member(record)
+        return _user(record)
+
+    def error_details(self, response: httpx.Response) -> ErrorDetails | None:
+        try:
+            envelope = FreddyErrorEnvelope.model_validate_json(response.content)
+        except ValidationError:
+            # Not their envelope (a proxy's HTML page?): read the common ones.
+            return default_error_details(response)
+        error = envelope.error
+        return ErrorDetails(
+            message=error.message,
+            code=error.code,
+            request_id=error.trace_id or response.headers.get("x-request-id"),
+            kind=_ERROR_KINDS.get(error.code or ""),
+        )
+
+
+@hookimpl
+def userdir_adapters() -> list[type[Adapter[Any]]]:
+    return [FreddyAdapter]
 
 
 def _org_path(organization_id: str) -> str:
     return f"/v1/organizations/{quote_segment(organization_id)}/users"
 
 
+# -- pages (checked once per page) ----------------------------------------------------
+
+_TOTAL: TypeAdapter[int | None] = TypeAdapter(int | None)
+
+
+def _records(value: Any, where: str) -> list[dict[str, Any]]:
+    """*value* as a list of user objects, or ``TypeError``."""
+    if not isinstance(value, list):
+        raise TypeError(f"{where}: expected a JSON array, got {type(value).__name__}")
+    for record in value:
+        if not isinstance(record, dict):
+            raise TypeError(f"{where}: expected user objects, got {type(record).__name__}")
+    return value
+
+
 def _parse_user_page(payload: Any) -> Page:
-    return Page(FreddyUserList.model_validate(payload).root)
+    """``GET /v1/user`` answers a bare JSON array."""
+    return Page(_records(payload, "users"))
+
+
+def _member_page(payload: Any) -> tuple[list[dict[str, Any]], int | None]:
+    """A member-search answer: ``{users, total_users_count, skip, take}`` or
+    ``{members, total, skip, limit}`` (``skip``/``take``/``limit`` are not read)."""
+    if not isinstance(payload, dict):
+        raise TypeError(f"expected a JSON object, got {type(payload).__name__}")
+    if "users" in payload:
+        key, total = "users", payload.get("total_users_count")
+    elif "members" in payload:
+        key, total = "members", payload.get("total")
+    else:
+        raise ValueError("neither 'users' nor 'members' in the member-search answer")
+    return _records(payload[key], key), _TOTAL.validate_python(total)
 
 
 def _parse_member_page(payload: Any) -> Page:
-    page = FreddyMemberPage.model_validate(payload)
-    return Page(page.records, total=page.total)
-
-
-@hookimpl
-def userdir_get_user(provider: str, settings: ProviderSettings, native_id: str) -> Lookup | None:
-    if provider != NAME:
-        return None
-    freddy = _settings(settings)
-    if freddy.organization_id:
-        path = f"{_org_path(freddy.organization_id)}/{quote_segment(native_id)}"
-    else:
-        path = f"/v1/user/{quote_segment(native_id)}"
-    return Lookup(PageRequest(path))
-
-
-@hookimpl
-def userdir_find_by_email(provider: str, settings: ProviderSettings, email: str) -> Lookup | None:
-    if provider != NAME:
-        return None
-    freddy = _settings(settings)
-    if freddy.organization_id:
-        # Listing reads member records, so a lookup must too (roles and pending
-        # status live on the membership): search the members for the address.
-        body = {
-            "search_term": email.strip(),
-            "skip": 0,
-            "take": MAX_PAGE,
-            "include_deleted": freddy.include_deleted,
-        }
-        search = PageRequest(_org_path(freddy.organization_id), method="POST", json=body)
-        return Lookup(search, lambda payload: _member_with_email(payload, email))
-    return Lookup(PageRequest(f"/v1/user/email/{quote_segment(email.strip())}"))
+    records, total = _member_page(payload)
+    return Page(records, total=total)
 
 
 def _member_with_email(payload: Any, email: str) -> Mapping[str, Any] | None:
     """The member-search hit whose email matches (search terms also match names)."""
     wanted = normalize_email(email)
-    for record in FreddyMemberPage.model_validate(payload).records:
-        if normalize_email(record.get("email")) == wanted:
+    for record in _member_page(payload)[0]:
+        found = record.get("email")
+        if isinstance(found, str) and normalize_email(found) == wanted:
             return record
     return None
 
 
-@hookimpl
-def userdir_whoami(provider: str, settings: ProviderSettings) -> Lookup | None:
-    if provider != NAME:
-        return None
-    return Lookup(PageRequest("/v1/user/me"))
-
-
-def member_ids_request(organization_id: str) -> PageRequest:
-    """``POST /v1/organizations/{org_id}/users/ids`` (read-only): parse the answer
-    with :class:`~userdir_freddy.wire.MemberIds`. Send it with ``Provider.request_json``."""
-    return PageRequest(f"{_org_path(organization_id)}/ids", method="POST", json={})
-
-
-# -- normalization --------------------------------------------------------------------
+# -- normalization (one validation per record) ----------------------------------------
 
 _ADMIN_ROLES = {"owner", "admin", "administrator", "role_owner", "role_admin", "super_admin"}
 _PLAIN_ROLES = {"member", "user", "viewer", "role_member", "role_user"}
@@ -217,6 +235,91 @@ _MEMBER_STATUSES = {
     "pending": UserStatus.invited,
     "invited": UserStatus.invited,
 }
+#: Marker values that mean "not deleted" (``0`` is caught as equal to ``False``).
+_NOT_DELETED = (None, False, "", "false", "False", "0")
+
+_BOOL: TypeAdapter[bool] = TypeAdapter(bool)
+_DATETIME: TypeAdapter[datetime | None] = TypeAdapter(datetime | None)
+
+#: ``User`` field -> the wire field it is read from, to name in a rejection.
+_USER_FIELDS = {
+    "native_id": "id",
+    "avatar_url": "profile_image",
+    "organization_id": "current_organization_id",
+    "last_login_at": "last_login",
+}
+_MEMBER_FIELDS = {"native_id": "user_id", "updated_at": "last_modified_at"}
+_JOINED_MEMBER_FIELDS = {**_MEMBER_FIELDS, "created_at": "joined_at"}
+
+#: Wrong fields found by the checks below, reported with ``User``'s own in one
+#: pydantic ``ValidationError`` (the listing names every field, never a value).
+_Errors = list[InitErrorDetails]
+
+
+def _text(record: Mapping[str, Any], key: str, errors: _Errors) -> str:
+    """A required id or ``email``: a string, never coerced (placeholder if not)."""
+    value = record.get(key)
+    if type(value) is not str:
+        errors.append(_wrong(record, key, value, "string_type"))
+        return "?"
+    return value
+
+
+def _optional_text(record: Mapping[str, Any], key: str, errors: _Errors) -> str | None:
+    """A text field this module reads itself (``User`` checks the ones it is given)."""
+    value = record.get(key)
+    if value is not None and type(value) is not str:
+        errors.append(_wrong(record, key, value, "string_type"))
+        return None
+    return value
+
+
+def _wrong(record: Mapping[str, Any], key: str, value: Any, kind: str) -> InitErrorDetails:
+    if key not in record:
+        return {"type": "missing", "loc": (key,), "input": record}
+    return {"type": kind, "loc": (key,), "input": value}
+
+
+def _lax(adapter: TypeAdapter[Any], record: Mapping[str, Any], key: str, errors: _Errors) -> Any:
+    """``record[key]`` by pydantic's lax rules for its type (None if it is wrong)."""
+    if key not in record:
+        errors.append(_wrong(record, key, None, "missing"))
+        return None
+    try:
+        return adapter.validate_python(record[key])
+    except ValidationError as exc:
+        errors.extend(_relocated(exc, under=key))
+        return None
+
+
+def _relocated(
+    exc: ValidationError, *, under: str | None = None, names: Mapping[Any, str] | None = None
+) -> _Errors:
+    """*exc*'s errors, put *under* a field, or with their field renamed by *names*."""
+    errors: _Errors = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        if under is not None:
+            loc = (under, *loc)
+        elif names and loc:
+            loc = (names.get(loc[0], loc[0]), *loc[1:])
+        moved: InitErrorDetails = {"type": error["type"], "loc": loc, "input": error["input"]}
+        if "ctx" in error:
+            moved["ctx"] = error["ctx"]
+        errors.append(moved)
+    return errors
+
+
+def _validated(fields: dict[str, Any], errors: _Errors, names: Mapping[str, str]) -> User:
+    """The ``User``, or one ``ValidationError`` naming every wrong wire field."""
+    try:
+        user = User.model_validate(fields)
+    except ValidationError as exc:
+        errors.extend(_relocated(exc, names=names))
+    else:
+        if not errors:
+            return user
+    raise ValidationError.from_exception_data("User", errors)
 
 
 def _admin_from_role(*candidates: str | None) -> bool | None:
@@ -232,71 +335,115 @@ def _admin_from_role(*candidates: str | None) -> bool | None:
     return None
 
 
-def _member_status(member: FreddyMember) -> UserStatus:
-    if member.soft_deleted:
-        # Listed with include_deleted: gone, whatever its status still says.
-        return UserStatus.inactive
-    ref = member.status
-    for candidate in (ref.name, ref.id) if ref else ():
-        if candidate is None:
-            continue
-        key = candidate.strip().lower().removeprefix("status_")
-        if key in _MEMBER_STATUSES:
-            return _MEMBER_STATUSES[key]
-    shown = (ref.name or ref.id) if ref else None
-    raise ValueError(f"member status {shown!r} is not one userdir knows (active/inactive/pending)")
+def _user(record: Mapping[str, Any]) -> User:
+    """A ``/v1/user`` object (ids are ``usr_…``, or ``uid_…`` on one doc page: opaque).
+
+    Not mapped (kept in ``raw``): ``birthday``, ``country_id``, ``post_code``,
+    ``gender``, ``last_verified``.
+    """
+    errors: _Errors = []
+    native_id = _text(record, "id", errors)
+    active = record.get("is_active")
+    if active is not True and active is not False:
+        active = _lax(_BOOL, record, "is_active", errors)
+    role = _optional_text(record, "global_role_id", errors)
+    fields = {
+        "provider": NAME,
+        "native_id": native_id,
+        "email": _text(record, "email", errors),
+        "username": record.get("username"),
+        "first_name": record.get("first_name"),
+        "last_name": record.get("last_name"),
+        "full_name": record.get("full_name"),
+        "status": UserStatus.active if active else UserStatus.inactive,
+        "is_admin": _admin_from_role(role) if role is not None else None,
+        "roles": (role,) if role else (),
+        "organization_id": record.get("current_organization_id"),
+        "avatar_url": record.get("profile_image"),
+        "timezone": record.get("timezone"),
+        "created_at": record.get("created_at"),
+        "updated_at": record.get("updated_at"),
+        "last_login_at": record.get("last_login"),
+        "raw": record,
+    }
+    return _validated(fields, errors, _USER_FIELDS)
 
 
-def normalize(record: Mapping[str, Any]) -> User:
-    """A ``/v1/user`` user or an org-search member, as a ``User``."""
-    raw = dict(record)
-    if "user_id" in record:
-        member = FreddyMember.model_validate(record)
-        role = member.role
-        return User(
-            provider=NAME,
-            native_id=member.user_id,
-            email=member.email,
-            username=member.username,
-            full_name=member.full_name,
-            status=_member_status(member),
-            is_admin=_admin_from_role(role.name, role.id) if role else None,
-            # The id, like /v1/user's global_role_id: stable where names get renamed.
-            roles=tuple(r for r in ((role.id or role.name),) if r) if role else (),
-            organization_id=member.organization_id,
-            created_at=member.created_at or member.joined_at,
-            updated_at=member.last_modified_at,
-            raw=raw,
-        )
-    user = FreddyUser.model_validate(record)
-    return User(
-        provider=NAME,
-        native_id=user.id,
-        email=user.email,
-        username=user.username,
-        first_name=user.first_name,
-        last_name=user.last_name,
-        full_name=user.full_name,
-        status=UserStatus.active if user.is_active else UserStatus.inactive,
-        is_admin=_admin_from_role(user.global_role_id),
-        roles=(user.global_role_id,) if user.global_role_id else (),
-        organization_id=user.current_organization_id,
-        avatar_url=user.profile_image,
-        timezone=user.timezone,
-        created_at=user.created_at,
-        updated_at=user.updated_at,
-        last_login_at=user.last_login,
-        raw=raw,
-    )
+def _member(record: Mapping[str, Any]) -> User:
+    """A member from ``POST /v1/organizations/{org_id}/users``.
+
+    ``user_id`` is the user (the id ``/v1/user`` gives); ``id``, the membership
+    id (``orgusr_…``), is not mapped and stays in ``raw``.
+    """
+    errors: _Errors = []
+    native_id = _text(record, "user_id", errors)
+    role = _ref(record, "role", errors)
+    ref = _ref(record, "status", errors)
+    # The role's id, like /v1/user's global_role_id: stable where names get renamed.
+    role_id = (role[0] or role[1]) if role else None
+    created, names = record.get("created_at"), _MEMBER_FIELDS
+    if created is None:
+        created, names = record.get("joined_at"), _JOINED_MEMBER_FIELDS
+    elif record.get("joined_at") is not None:
+        _lax(_DATETIME, record, "joined_at", errors)  # mapped (the fallback): checked too
+    fields = {
+        "provider": NAME,
+        "native_id": native_id,
+        "email": record.get("email"),
+        "username": record.get("username"),
+        "full_name": record.get("full_name"),
+        # A wrong status object is reported with the other wrong fields.
+        "status": UserStatus.active if errors else _member_status(record, ref),
+        "is_admin": _admin_from_role(role[1], role[0]) if role else None,
+        "roles": (role_id,) if role_id else (),
+        "organization_id": record.get("organization_id"),
+        "created_at": created,
+        "updated_at": record.get("last_modified_at"),
+        "raw": record,
+    }
+    return _validated(fields, errors, names)
 
 
-@hookimpl
-def userdir_normalize_user(
-    provider: str, settings: ProviderSettings, record: Mapping[str, Any]
-) -> User | None:
-    if provider != NAME:
+def _ref(
+    record: Mapping[str, Any], field: str, errors: _Errors
+) -> tuple[str | None, str | None] | None:
+    """A member's ``role`` or ``status`` as ``(id, name)``: the nested object, or
+    the flattened ``<field>_id``/``<field>_name`` when there is none. Status
+    objects add ``selectable_in_ui``, not read."""
+    ref = record.get(field)
+    if ref is None:
+        flat_id, flat_name = f"{field}_id", f"{field}_name"
+        if record.get(flat_id) is None and record.get(flat_name) is None:
+            return None
+        return _optional_text(record, flat_id, errors), _optional_text(record, flat_name, errors)
+    if not isinstance(ref, dict):
+        errors.append(_wrong(record, field, ref, "dict_type"))
         return None
-    return normalize(record)
+    ident, name = ref.get("id"), ref.get("name")
+    for key, value in (("id", ident), ("name", name)):
+        if value is not None and type(value) is not str:
+            errors.append({"type": "string_type", "loc": (field, key), "input": value})
+            return None
+    return ident, name
+
+
+def _member_status(
+    record: Mapping[str, Any], ref: tuple[str | None, str | None] | None
+) -> UserStatus:
+    # How search marks a soft-deleted member (include_deleted) is not documented:
+    # any of these, set, means deleted, whatever its type and whatever its status
+    # still says.
+    for marker in ("deleted_at", "is_deleted", "deleted"):
+        if record.get(marker) not in _NOT_DELETED:
+            return UserStatus.inactive
+    if ref is not None:
+        for candidate in (ref[1], ref[0]):
+            if candidate is not None:
+                status = _MEMBER_STATUSES.get(candidate.strip().lower().removeprefix("status_"))
+                if status is not None:
+                    return status
+    shown = (ref[1] or ref[0]) if ref else None
+    raise ValueError(f"member status {shown!r} is not one userdir knows (active/inactive/pending)")
 
 
 # -- errors ---------------------------------------------------------------------------
@@ -309,20 +456,3 @@ _ERROR_KINDS: dict[str, type[ProviderError]] = {
     "INSUFFICIENT_PERMISSIONS": PermissionDeniedError,
     "ORGANIZATION_ACCESS_DENIED": PermissionDeniedError,
 }
-
-
-@hookimpl
-def userdir_error_details(provider: str, response: httpx.Response) -> ErrorDetails | None:
-    if provider != NAME:
-        return None
-    try:
-        envelope = FreddyErrorEnvelope.model_validate_json(response.content)
-    except ValidationError:
-        return None  # not their envelope (a proxy's HTML page?): the core default reads it
-    error = envelope.error
-    return ErrorDetails(
-        message=error.message,
-        code=error.code,
-        request_id=error.trace_id or response.headers.get("x-request-id"),
-        kind=_ERROR_KINDS.get(error.code or ""),
-    )

@@ -21,8 +21,8 @@ from urllib.parse import unquote
 
 import httpx
 
+from userdir.testing import Sandbox, json_response
 from userdir.testing.people import EPOCH, people, vary_case
-from userdir.testing.sandbox import Sandbox, json_response
 
 __all__ = ["SANDBOX_API_KEY", "SANDBOX_ORGANIZATION_ID", "FreddySandbox"]
 

@@ -22,22 +22,27 @@ from userdir import (
     RateLimitError,
     ServerError,
     TransportError,
+    User,
     UserStatus,
 )
+from userdir.plugin import UserQuery
 from userdir.testing import FakeClock, Fault
-from userdir_freddy.adapter import (
-    _parse_member_page,
-    member_ids_request,
-    normalize,
-    userdir_error_details,
-)
+from userdir_freddy.adapter import FreddyAdapter, FreddySettings
 from userdir_freddy.sandbox import SANDBOX_API_KEY, SANDBOX_ORGANIZATION_ID, FreddySandbox
-from userdir_freddy.wire import MemberIds
 
 
-def load(sandbox: FreddySandbox, clock: FakeClock, **settings: object) -> userdir.Provider:
+def load(sandbox: FreddySandbox, clock: FakeClock, **settings: Any) -> userdir.Provider:
     settings.setdefault("api_key", SANDBOX_API_KEY)
     return userdir.load_provider("freddy", transport=sandbox.transport(), clock=clock, **settings)
+
+
+def adapter(**settings: Any) -> FreddyAdapter:
+    """The adapter alone (no client): its methods do no I/O."""
+    return FreddyAdapter(FreddySettings(api_key=SANDBOX_API_KEY, **settings))
+
+
+def normalize(record: dict[str, Any]) -> User:
+    return adapter().normalize(record)
 
 
 # -- listing ------------------------------------------------------------------------
@@ -46,14 +51,14 @@ def load(sandbox: FreddySandbox, clock: FakeClock, **settings: object) -> userdi
 def test_lists_250_users_via_v1_user_once_each_with_minimum_requests(
     freddy: userdir.Provider, freddy_sandbox: FreddySandbox
 ) -> None:
-    users = list(freddy.users())
-    ids = [user.native_id for user in users]
+    listing = freddy.users()
+    ids = [user.native_id for user in listing]
     assert len(ids) == 250 and len(set(ids)) == 250
     assert set(ids) == {record["id"] for record in freddy_sandbox.users}
     # 100 + 100 + 50: the short third page ends the listing.
     assert len(freddy_sandbox.requests) == 3
     assert [r.url.params["skip"] for r in freddy_sandbox.requests] == ["0", "100", "200"]
-    assert freddy.last_report is not None and freddy.last_report.complete
+    assert listing.report.complete
 
 
 def test_lists_250_members_via_org_search_once_each_with_minimum_requests(
@@ -148,7 +153,7 @@ def test_org_mode_leaves_empty_only_the_fields_member_search_does_not_return(
 def test_both_documented_search_shapes_give_the_same_users(clock: FakeClock) -> None:
     listings = []
     for shape in ("users", "members"):
-        sandbox = FreddySandbox(search_shape=shape)  # type: ignore[arg-type]
+        sandbox = FreddySandbox(search_shape=shape)
         provider = load(sandbox, clock, organization_id=SANDBOX_ORGANIZATION_ID)
         listings.append({(u.native_id, u.status, u.is_admin, u.roles) for u in provider.users()})
     assert listings[0] == listings[1]
@@ -234,13 +239,28 @@ def test_find_by_email_percent_encodes_and_matches_normalized(
     assert provider.find_by_email("nobody@example.com") == []
 
 
-def test_whoami_and_member_ids(freddy_sandbox: FreddySandbox, clock: FakeClock) -> None:
+def test_whoami_in_org_mode_is_still_the_caller(
+    freddy_sandbox: FreddySandbox, clock: FakeClock
+) -> None:
     provider = load(freddy_sandbox, clock, organization_id=SANDBOX_ORGANIZATION_ID)
     assert provider.whoami().native_id == freddy_sandbox.users[0]["id"]
-    ids = MemberIds.model_validate(
-        provider.request_json(member_ids_request(SANDBOX_ORGANIZATION_ID))
-    ).root
-    assert set(ids) == {m["user_id"] for m in freddy_sandbox.members if not m["_deleted"]}
+    assert freddy_sandbox.requests[-1].url.path == "/v1/user/me"
+
+
+def test_org_mode_lookups_read_member_records(
+    freddy_sandbox: FreddySandbox, clock: FakeClock
+) -> None:
+    provider = load(freddy_sandbox, clock, organization_id=SANDBOX_ORGANIZATION_ID)
+    member = next(m for m in freddy_sandbox.members if not m["_deleted"] and m["email"])
+    got = provider.get(member["user_id"])
+    assert got.native_id == member["user_id"] and got.raw["id"] == member["id"]
+    assert freddy_sandbox.requests[-1].url.path.endswith(f"/users/{member['user_id']}")
+    found = provider.find_by_email(f"  {member['email'].upper()} ")
+    assert [u.native_id for u in found] == [member["user_id"]]
+    assert freddy_sandbox.requests[-1].method == "POST"  # the member search, not /v1/user
+    # The search term also matches names: a hit whose email differs is no match.
+    name_only = member["full_name"] or member["username"]
+    assert provider.find_by_email(name_only) == []
 
 
 # -- normalization --------------------------------------------------------------------
@@ -305,7 +325,8 @@ def test_wrong_types_in_unmapped_fields_never_reject_a_user_or_a_member(
             exclude={"raw"}
         )
         assert normalize(odd).raw == odd  # kept, untouched
-    page = _parse_member_page({"users": [member], "total_users_count": 1, "skip": "0", "take": []})
+    plan = adapter(organization_id="org_1").list_plan(UserQuery(), page_size=100)
+    page = plan.parse_page({"users": [member], "total_users_count": 1, "skip": "0", "take": []})
     assert page.total == 1 and list(page.records) == [member]
 
 
@@ -323,9 +344,102 @@ def test_odd_values_in_unread_error_fields_keep_the_message() -> None:
         },
     }
     answer = httpx.Response(401, json=body, request=httpx.Request("GET", "https://x.test"))
-    details = userdir_error_details(provider="freddy", response=answer)
+    details = adapter().error_details(answer)
     assert details is not None and details.message == "The API key is invalid."
     assert details.kind is AuthenticationError
+
+
+def test_an_answer_without_their_envelope_is_read_as_a_common_one() -> None:
+    request = httpx.Request("GET", "https://x.test")
+    details = adapter().error_details(
+        httpx.Response(502, json={"detail": "Bad gateway"}, request=request)
+    )
+    assert details is not None and details.message == "Bad gateway" and details.kind is None
+    html = httpx.Response(502, text="<html>oops</html>", request=request)
+    assert adapter().error_details(html) is None
+
+
+USER: dict[str, Any] = {"id": "usr_1", "email": "a@b.c", "is_active": True}
+MEMBER: dict[str, Any] = {"id": "orgusr_1", "user_id": "usr_1", "status": {"name": "Active"}}
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        {"id": 42},
+        {"id": ""},
+        {"id": None},
+        {"email": None},
+        {"email": 7},
+        {"is_active": "sometimes"},
+        {"is_active": None},
+        {"global_role_id": 5},
+        {"username": 5},
+        {"first_name": ["John"]},
+        {"profile_image": {"url": "x"}},
+        {"current_organization_id": 1},
+        {"created_at": "not a date"},
+        {"last_login": [2025]},
+    ],
+)
+def test_a_wrong_type_in_a_mapped_user_field_rejects_the_record(wrong: dict[str, Any]) -> None:
+    assert normalize(USER).native_id == "usr_1"
+    with pytest.raises((TypeError, ValueError)):
+        normalize({**USER, **wrong})
+
+
+@pytest.mark.parametrize("missing", ["id", "email", "is_active"])
+def test_a_user_without_a_required_field_is_rejected(missing: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=missing):
+        normalize({k: v for k, v in USER.items() if k != missing})
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [(True, UserStatus.active), ("false", UserStatus.inactive), (1, UserStatus.active)],
+)
+def test_is_active_reads_json_booleans_and_their_usual_spellings(
+    value: object, status: UserStatus
+) -> None:
+    assert normalize({**USER, "is_active": value}).status is status
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        {"user_id": 42},
+        {"user_id": ""},
+        {"user_id": None},
+        {"role": "admin"},
+        {"role": {"id": 5}},
+        {"status": "Active"},
+        {"status": {"name": ["Active"]}},
+        {"status": None, "status_name": 3},
+        {"status": {"name": 5}, "deleted_at": "2025-01-01T00:00:00Z"},  # deleted, still read
+        {"email": 5},
+        {"organization_id": 5},
+        {"created_at": "not a date"},
+        {"created_at": "2025-01-01T00:00:00Z", "joined_at": "not a date"},
+        {"last_modified_at": "not a date"},
+    ],
+)
+def test_a_wrong_type_in_a_mapped_member_field_rejects_the_record(wrong: dict[str, Any]) -> None:
+    assert normalize(MEMBER).native_id == "usr_1"
+    with pytest.raises((TypeError, ValueError)):
+        normalize({**MEMBER, **wrong})
+
+
+def test_member_dates_and_nested_over_flat_refs() -> None:
+    joined = normalize({**MEMBER, "joined_at": "2024-03-01T10:00:00+02:00"})
+    assert joined.created_at is not None and joined.created_at.hour == 8  # UTC
+    both = normalize(
+        {**MEMBER, "created_at": "2023-01-01T00:00:00Z", "joined_at": "2024-03-01T00:00:00Z"}
+    )
+    assert both.created_at is not None and both.created_at.year == 2023
+    nested_wins = normalize({**MEMBER, "role": {"id": "role_admin"}, "role_id": "role_member"})
+    assert (nested_wins.is_admin, nested_wins.roles) == (True, ("role_admin",))
+    no_role = normalize({**MEMBER, "role": {}})
+    assert (no_role.is_admin, no_role.roles) == (None, ())
 
 
 def test_unknown_role_ids_leave_is_admin_unknown() -> None:
@@ -447,12 +561,31 @@ def test_html_instead_of_json_is_an_invalid_response(
         list(freddy.users())
 
 
-def test_object_where_the_array_belongs_is_an_invalid_response(
-    freddy: userdir.Provider, freddy_sandbox: FreddySandbox
+@pytest.mark.parametrize(
+    "body", [{"users": []}, [{"id": "usr_1", "email": "a@b.c", "is_active": True}, "usr_2"]]
+)
+def test_a_user_page_that_is_not_an_array_of_objects_is_an_invalid_response(
+    body: Any, freddy: userdir.Provider, freddy_sandbox: FreddySandbox
 ) -> None:
-    freddy_sandbox.inject(Fault(status=200, body={"users": []}))
+    freddy_sandbox.inject(Fault(status=200, body=body))
     with pytest.raises(InvalidResponseError, match="expected shape"):
         list(freddy.users())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        {"neither": []},
+        {"users": {"usr_1": {}}},
+        {"members": [["usr_1"]], "total": 1},
+        {"users": [], "total_users_count": "many"},
+    ],
+)
+def test_a_member_page_of_neither_documented_shape_is_refused(body: Any) -> None:
+    plan = adapter(organization_id="org_1").list_plan(UserQuery(), page_size=100)
+    with pytest.raises((TypeError, ValueError)):
+        plan.parse_page(body)
 
 
 def test_record_missing_id_raises_or_is_reported_by_policy(
@@ -464,9 +597,9 @@ def test_record_missing_id_raises_or_is_reported_by_policy(
         list(provider.users())
     assert caught.value.provider == "freddy"
 
-    users = list(provider.users(on_error="skip"))
-    report = provider.last_report
-    assert report is not None
+    listing = provider.users(on_error="skip")
+    users = list(listing)
+    report = listing.report
     assert len(users) == 249 and report.yielded == 249 and report.complete
     assert len(report.rejected) == 1 and "id" in report.rejected[0].reason
 
@@ -519,7 +652,7 @@ def test_sandbox_refuses_requests_without_a_key() -> None:
 @pytest.mark.loopback
 def test_retry_after_is_really_waited_out_over_a_real_socket() -> None:
     sandbox = FreddySandbox(count=5)
-    sandbox.fail_next(429, headers={"Retry-After": "1"})
+    sandbox.fail_next(429, headers={"retry-after-ms": "150"})
     with (
         sandbox.serve() as base_url,
         userdir.load_provider("freddy", api_key=SANDBOX_API_KEY, base_url=base_url) as provider,
@@ -529,4 +662,4 @@ def test_retry_after_is_really_waited_out_over_a_real_socket() -> None:
         waited = time.monotonic() - started
     assert len(users) == 5
     assert len(sandbox.requests) == 2
-    assert waited >= 1.0  # the real clock slept the full Retry-After
+    assert waited >= 0.15  # the real clock slept the full wait the server asked for
