@@ -223,8 +223,10 @@ def _member_with_email(payload: Any, email: str) -> Mapping[str, Any] | None:
 
 # -- normalization (one validation per record) ----------------------------------------
 
-_ADMIN_ROLES = {"owner", "admin", "administrator", "role_owner", "role_admin", "super_admin"}
-_PLAIN_ROLES = {"member", "user", "viewer", "role_member", "role_user"}
+_ADMIN_ROLES = ("owner", "admin", "administrator", "role_owner", "role_admin", "super_admin")
+_PLAIN_ROLES = ("member", "user", "viewer", "role_member", "role_user")
+#: A role id or name (stripped, lowercased) -> is_admin; unknown roles: not here.
+_ROLE_IS_ADMIN = {**dict.fromkeys(_PLAIN_ROLES, False), **dict.fromkeys(_ADMIN_ROLES, True)}
 _MEMBER_STATUSES = {
     "active": UserStatus.active,
     "inactive": UserStatus.inactive,
@@ -310,28 +312,35 @@ def _relocated(
     return errors
 
 
-def _validated(fields: dict[str, Any], errors: _Errors, names: Mapping[str, str]) -> User:
-    """The ``User``, or one ``ValidationError`` naming every wrong wire field."""
+def _invalid(
+    errors: _Errors | None, exc: ValidationError | None, names: Mapping[str, str]
+) -> ValidationError:
+    """One ``ValidationError`` naming every wrong wire field: this module's
+    findings and ``User``'s (its field names turned back into the wire's)."""
+    found = list(errors or ())
+    if exc is not None:
+        found += _relocated(exc, names=names)
+    return ValidationError.from_exception_data("User", found)
+
+
+def _validated(fields: dict[str, Any], errors: _Errors | None, names: Mapping[str, str]) -> User:
+    """The ``User``, or :func:`_invalid`."""
     try:
         user = User.model_validate(fields)
     except ValidationError as exc:
-        errors.extend(_relocated(exc, names=names))
-    else:
-        if not errors:
-            return user
-    raise ValidationError.from_exception_data("User", errors)
+        raise _invalid(errors, exc, names) from None
+    if errors:
+        raise _invalid(errors, None, names)
+    return user
 
 
 def _admin_from_role(*candidates: str | None) -> bool | None:
     """True/False for a role we recognise by name or id, None when we cannot tell."""
     for candidate in candidates:
-        if candidate is None:
-            continue
-        key = candidate.strip().lower()
-        if key in _ADMIN_ROLES:
-            return True
-        if key in _PLAIN_ROLES:
-            return False
+        if candidate is not None:
+            admin = _ROLE_IS_ADMIN.get(candidate.strip().lower())
+            if admin is not None:
+                return admin
     return None
 
 
@@ -341,22 +350,31 @@ def _user(record: Mapping[str, Any]) -> User:
     Not mapped (kept in ``raw``): ``birthday``, ``country_id``, ``post_code``,
     ``gender``, ``last_verified``.
     """
-    errors: _Errors = []
-    native_id = _text(record, "id", errors)
-    active = record.get("is_active")
-    if active is not True and active is not False:
-        active = _lax(_BOOL, record, "is_active", errors)
-    role = _optional_text(record, "global_role_id", errors)
+    native_id, email = record.get("id"), record.get("email")
+    active, role = record.get("is_active"), record.get("global_role_id")
+    errors: _Errors | None = None
+    if (
+        type(native_id) is not str
+        or type(email) is not str
+        or (active is not True and active is not False)
+        or (role is not None and type(role) is not str)
+    ):  # the rare record: lax booleans, or wrong fields to name
+        errors = []
+        native_id = _text(record, "id", errors)
+        email = _text(record, "email", errors)
+        if active is not True and active is not False:
+            active = _lax(_BOOL, record, "is_active", errors)
+        role = _optional_text(record, "global_role_id", errors)
     fields = {
         "provider": NAME,
         "native_id": native_id,
-        "email": _text(record, "email", errors),
+        "email": email,
         "username": record.get("username"),
         "first_name": record.get("first_name"),
         "last_name": record.get("last_name"),
         "full_name": record.get("full_name"),
         "status": UserStatus.active if active else UserStatus.inactive,
-        "is_admin": _admin_from_role(role) if role is not None else None,
+        "is_admin": _ROLE_IS_ADMIN.get(role.strip().lower()) if role is not None else None,
         "roles": (role,) if role else (),
         "organization_id": record.get("current_organization_id"),
         "avatar_url": record.get("profile_image"),
