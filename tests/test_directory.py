@@ -6,6 +6,7 @@ Every behaviour is tested for both twins (the ``kind`` fixture).
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import userdir
@@ -85,32 +87,49 @@ def test_every_user_of_every_provider_is_yielded_once(
     assert sum(r.yielded for r in report.providers.values()) == len(want)
 
 
-@pytest.mark.loopback
 def test_providers_are_listed_concurrently(kind: str) -> None:
-    """Three providers, 0.5 s per page on real sockets: wall time near the slowest
-    provider, well under the sum (the sum is at least requests x 0.5 s)."""
-    latency = 0.5
+    """Each provider's first page is held back until all three have asked for
+    theirs: listed one after another, the first would wait alone and fail. No
+    real wait: the pages are released as soon as the third request arrives."""
     sandboxes = {name: sandbox_for(name) for name in PROVIDERS}
-    for sandbox in sandboxes.values():
-        sandbox.latency = latency
-    with (
-        sandboxes["freddy"].serve() as freddy_url,
-        sandboxes["pneumatic"].serve() as pneumatic_url,
-        sandboxes["ejento"].serve() as ejento_url,
-    ):
-        urls = {"freddy": freddy_url, "pneumatic": pneumatic_url, "ejento": ejento_url}
-        providers = [sandbox_provider(n, sandbox=s, base_url=urls[n]) for n, s in sandboxes.items()]
-        directory = (Directory if kind == "sync" else AsyncDirectory)(providers)
-        started = time.monotonic()
-        users = listing(directory)
-        elapsed = time.monotonic() - started
-    requests = {name: len(s.requests) for name, s in sandboxes.items()}
-    sequential_floor = sum(requests.values()) * latency
-    slowest_floor = max(requests.values()) * latency
-    print(f"\n{kind}: {elapsed:.2f}s for {len(users)} users; sequential >= {sequential_floor:.1f}s")
+    arrived: set[str] = set()
+    barrier = threading.Barrier(len(PROVIDERS), timeout=10)
+    everyone = asyncio.Event()
+
+    def held(name: str) -> Any:
+        sandbox = sandboxes[name]
+
+        def sync_handler(request: httpx.Request) -> httpx.Response:
+            if name not in arrived:
+                arrived.add(name)
+                barrier.wait()  # BrokenBarrierError after 10 s alone
+            return sandbox(request)
+
+        async def async_handler(request: httpx.Request) -> httpx.Response:
+            if name not in arrived:
+                arrived.add(name)
+                if len(arrived) == len(PROVIDERS):
+                    everyone.set()
+                await asyncio.wait_for(everyone.wait(), 10)
+            return sandbox(request)
+
+        return sync_handler if kind == "sync" else async_handler
+
+    providers = [
+        userdir.load_provider(
+            name,
+            transport=httpx.MockTransport(held(name)),
+            environ={},
+            clock=FakeClock(),
+            **sandbox.settings,
+        )
+        for name, sandbox in sandboxes.items()
+    ]
+    directory = (Directory if kind == "sync" else AsyncDirectory)(providers)
+    users = listing(directory)
+    assert arrived == set(PROVIDERS)
+    assert directory.report.complete
     assert len(users) == sum(r.yielded for r in directory.report.providers.values())
-    assert elapsed >= slowest_floor
-    assert elapsed < 0.7 * sequential_floor
 
 
 def test_collect_lists_the_others_when_one_provider_fails(
@@ -350,23 +369,31 @@ def test_from_env_raises_on_a_present_but_invalid_setting() -> None:
 def test_from_env_skips_a_provider_whose_plugin_breaks_and_keeps_the_others() -> None:
     from pydantic import SecretStr
 
-    from userdir import ProviderInfo, ProviderSettings, hookimpl
+    from userdir.plugin import Adapter, ClientOptions, ListPlan, ProviderSettings, hookimpl
     from userdir.plugins import get_plugin_manager
 
     class BrokenSettings(ProviderSettings):
-        provider_name = "broken"
         base_url: str = "https://api.broken.test"
         token: SecretStr
 
+    class BrokenAdapter(Adapter[BrokenSettings]):
+        name = "broken"
+        settings_model = BrokenSettings
+        max_page_size = 10
+
+        def client_options(self) -> ClientOptions:
+            raise RuntimeError("bug in the plugin")
+
+        def list_plan(self, query: userdir.UserQuery, *, page_size: int) -> ListPlan:
+            raise AssertionError("never asked: the provider could not be built")
+
+        def normalize(self, record: Any) -> User:
+            raise AssertionError("never asked")
+
     class BrokenPlugin:
         @hookimpl
-        def userdir_providers(self) -> list[ProviderInfo]:
-            return [ProviderInfo(name="broken", settings=BrokenSettings)]
-
-        @hookimpl
-        def userdir_client_options(self, provider: str) -> None:
-            if provider == "broken":
-                raise RuntimeError("bug in the plugin")
+        def userdir_adapters(self) -> list[type[Adapter[Any]]]:
+            return [BrokenAdapter]
 
     pm = get_plugin_manager()
     pm.register(BrokenPlugin(), name="broken-plugin")
@@ -376,4 +403,6 @@ def test_from_env_skips_a_provider_whose_plugin_breaks_and_keeps_the_others() ->
         plugin_manager=pm,
     )
     assert list(directory.providers) == ["freddy"]
-    assert "plugin 'broken-plugin' is broken" in directory.report.skipped["broken"]
+    skipped = directory.report.skipped["broken"]
+    assert "BrokenAdapter" in skipped and "is broken" in skipped
+    assert "bug in the plugin" in skipped

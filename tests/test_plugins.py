@@ -238,7 +238,7 @@ def test_a_second_entry_point_named_like_a_built_in_is_not_loaded_and_named(
     )
 
 
-def test_a_third_party_adapter_claiming_a_built_in_provider_is_named_and_unused(
+def test_a_third_party_plugin_declaring_a_built_in_provider_is_named_and_unplugged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pm = installed_with(monkeypatch, FakeEntryPoint("evilplug", Hijacker(), "evil-pkg"))

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 import userdir
-from userdir.plugins import default_plugin_manager, provider_registry
+from userdir.plugins import adapter_registry, default_plugin_manager
+from userdir.testing import sandbox_for
 from userdir.testing.recording import (
     REDACTED,
     SCENARIOS,
@@ -36,12 +37,12 @@ SECRET_SHAPES = [
 
 
 def sandbox_secrets() -> list[str]:
-    registry = provider_registry(default_plugin_manager())
+    registry = adapter_registry(default_plugin_manager())
     secrets = []
-    for info in registry.providers.values():
-        if info.sandbox is not None:
+    for name, adapter in registry.adapters.items():
+        if adapter.sandbox is not None:
             secrets += [
-                str(v) for v in info.sandbox().settings.values() if v and "://" not in str(v)
+                str(v) for v in sandbox_for(name).settings.values() if v and "://" not in str(v)
             ]
     return secrets
 
@@ -79,8 +80,8 @@ def cassette_problems(path: Path, secrets: list[str]) -> list[str]:
 
 
 def test_there_are_cassettes_for_every_built_in_provider_with_a_sandbox() -> None:
-    registry = provider_registry(default_plugin_manager())
-    with_sandbox = {name for name, info in registry.providers.items() if info.sandbox}
+    registry = adapter_registry(default_plugin_manager())
+    with_sandbox = {name for name, adapter in registry.adapters.items() if adapter.sandbox}
     recorded = {path.parent.name for path in ALL_CASSETTES}
     assert with_sandbox <= recorded
 
@@ -113,9 +114,8 @@ def test_the_secret_check_catches_an_unfiltered_recording(tmp_path: Path) -> Non
 def test_replay_gives_what_the_sandbox_gives(provider_name: str, scenario: str, path: Path) -> None:
     """Replaying with record_mode=none (any unrecorded request fails) and a
     credential that is not the recorded one gives exactly what the sandbox gives."""
-    info = provider_registry(default_plugin_manager()).get(provider_name)
-    assert info.sandbox is not None
-    sandbox = info.sandbox()
+    assert adapter_registry(default_plugin_manager()).get(provider_name).sandbox is not None
+    sandbox = sandbox_for(provider_name)
     variant = path.stem[: -len(scenario)].rstrip("_")
     extra = _variant_settings(provider_name, variant)
     placeholder = {

@@ -1,5 +1,14 @@
-"""Fixtures of the fault matrix: every case runs per provider (``name``), through
-``httpx.MockTransport`` and over a real socket on 127.0.0.1 (``mode``)."""
+"""Fixtures of the fault matrix.
+
+A case runs once, on one provider (``name``: :data:`faultkit.DEFAULT_PROVIDER`)
+through ``httpx.MockTransport`` (``mode``: ``"mock"``), unless it needs more and
+says so: ``@every_provider`` where the behaviour is the provider's own (its
+envelope, its ids, its paging), ``@both_modes`` where it is the transport's own
+(resets, timeouts, redirects and TLS over a real socket on 127.0.0.1). What
+every provider must do anyway is the conformance kit's job
+(tests/test_conformance_builtins.py); the core's rules are unit-tested in
+tests/test_operations.py and tests/test_http.py.
+"""
 
 from __future__ import annotations
 
@@ -11,19 +20,19 @@ import pytest
 
 from userdir.testing import sandbox_for
 
-from .faultkit import MODES, PROVIDERS, Env, Honeypot, open_env
+from .faultkit import DEFAULT_PROVIDER, Env, Honeypot, open_env
 
 
-@pytest.fixture(params=PROVIDERS)
-def name(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+@pytest.fixture
+def name() -> str:
+    """The provider of a case (parametrize ``name`` to run it on others)."""
+    return DEFAULT_PROVIDER
 
 
-@pytest.fixture(
-    params=[pytest.param(m, marks=pytest.mark.loopback) if m == "loopback" else m for m in MODES]
-)
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+@pytest.fixture
+def mode() -> str:
+    """How a case reaches its sandbox (parametrize ``mode`` for loopback)."""
+    return "mock"
 
 
 @pytest.fixture

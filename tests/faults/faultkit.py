@@ -16,12 +16,27 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from userdir import Provider, ProviderError, User
 from userdir.testing import FakeClock, Fault, Sandbox, sandbox_for, sandbox_provider
 from userdir.testing.sandbox import FaultKind
 
 PROVIDERS = ("freddy", "pneumatic", "ejento")
 MODES = ("mock", "loopback")
+#: The provider a provider-independent case runs on.
+DEFAULT_PROVIDER = "freddy"
+
+#: Run a case on every built-in provider: the behaviour is each provider's own.
+every_provider = pytest.mark.parametrize("name", PROVIDERS)
+#: Run a case through MockTransport and over a real loopback socket.
+both_modes = pytest.mark.parametrize(
+    "mode", ["mock", pytest.param("loopback", marks=pytest.mark.loopback)]
+)
+#: Run a case over a real loopback socket only.
+loopback_only = pytest.mark.parametrize(
+    "mode", [pytest.param("loopback", marks=pytest.mark.loopback)]
+)
 #: Where each provider lists, so a fault hits listing pages only.
 LIST_PATHS = {"freddy": "/v1/user", "pneumatic": "/accounts/users", "ejento": "/v2/api/user"}
 #: Users per listing page (each provider's default page size): faults ``after=1`` hit page 2.

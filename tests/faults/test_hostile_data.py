@@ -14,13 +14,23 @@ from userdir import BadRequestError, NotFoundError, User
 from userdir._output import neutralize_cell, write_users
 from userdir.http import quote_segment
 
-from .faultkit import Env, Records, open_env
+from .faultkit import Env, Records, every_provider, open_env
 
 #: Where each provider's get-by-id path starts.
 USER_PATHS = {"freddy": "/v1/user/", "pneumatic": "/accounts/users/", "ejento": "/v2/api/user/"}
 HOSTILE_IDS = ["a/b", "q?admin=1", "h#frag", "..", ".", "../../v1/user/me", "%2e%2e", "a b+c"]
 
 
+# Each adapter quotes its own paths. Freddy's string ids round-trip, checked off
+# the wire over a real socket; the integer-id providers refuse them.
+@pytest.mark.parametrize(
+    ("name", "mode"),
+    [
+        pytest.param("freddy", "loopback", marks=pytest.mark.loopback),
+        ("pneumatic", "mock"),
+        ("ejento", "mock"),
+    ],
+)
 def test_hostile_ids_stay_in_their_path_segment(env: Env) -> None:
     if env.name == "freddy":  # string ids: the hostile ones exist and round-trip
         records = Records(env)
@@ -48,6 +58,7 @@ def test_hostile_ids_stay_in_their_path_segment(env: Env) -> None:
         assert "/" not in segment and segment not in (".", "..")
 
 
+@every_provider
 def test_emails_with_plus_unicode_and_mixed_case_are_kept_and_found(env: Env) -> None:
     email = "Zoë.Ångström+Work@Exämple.COM"
     records = Records(env)
@@ -77,6 +88,9 @@ def test_an_email_stored_decomposed_is_found_composed(env: Env) -> None:
     assert [(user.native_id, user.email) for user in found] == [(native_id, decomposed)]
 
 
+#: Freddy maps a full name; Pneumatic's is derived from first and last name.
+NAMED_OR_DERIVED = pytest.mark.parametrize("name", ["freddy", "pneumatic"])
+
 HOSTILE_NAMES = [
     '=HYPERLINK("http://evil.example","click")',
     "+1+cmd|' /C calc'!A0",
@@ -103,6 +117,7 @@ def hostile_users(name: str) -> list[User]:
         return list(env.provider().users())
 
 
+@NAMED_OR_DERIVED
 def test_hostile_names_cannot_run_as_formulas_in_csv(name: str) -> None:
     users = hostile_users(name)
     out = io.StringIO()
@@ -119,6 +134,7 @@ def test_hostile_names_cannot_run_as_formulas_in_csv(name: str) -> None:
         assert any(cell.startswith(kept) for cell in written), hostile
 
 
+@NAMED_OR_DERIVED
 def test_hostile_names_cannot_repaint_a_terminal_table(name: str) -> None:
     out = io.StringIO()
     write_users(hostile_users(name), out, "table")
@@ -126,6 +142,7 @@ def test_hostile_names_cannot_repaint_a_terminal_table(name: str) -> None:
         assert line.isprintable()  # no escape sequence, NUL, tab or stray CR survives
 
 
+@NAMED_OR_DERIVED
 def test_hostile_names_keep_markdown_and_csv_reports_intact(name: str) -> None:
     report = userdir.reconcile(hostile_users(name))
     markdown = report.to_markdown()

@@ -1,6 +1,12 @@
 """Security under faults: credentials go to the configured host only, and show up
 nowhere else (reprs, errors, logs, exports); TLS is verified unless switched off
-loudly; plain http only to loopback; redirects are never followed."""
+loudly; plain http only to loopback; redirects are never followed.
+
+What lives in the core (settings validation, TLS, redirects, logs, exports)
+runs once; an error envelope quoting our credentials back runs on every
+provider, as each reads its own. The conformance kit (check ``secrets``) also
+looks for every provider's credentials in reprs, errors and DEBUG logs.
+"""
 
 from __future__ import annotations
 
@@ -20,25 +26,38 @@ import userdir
 from userdir import (
     ConfigurationError,
     Directory,
-    ListPlan,
     ProviderError,
-    ProviderInfo,
     TransportError,
     User,
     UserdirError,
+)
+from userdir._output import write_users
+from userdir.plugin import (
+    Adapter,
+    BadRequestError,
+    ClientOptions,
+    CursorPagination,
+    ListPlan,
+    Page,
+    PageRequest,
+    ProviderSettings,
     UserQuery,
     hookimpl,
 )
-from userdir._output import write_users
-from userdir.config import ProviderSettings
-from userdir.errors import BadRequestError
-from userdir.http import ClientOptions
-from userdir.pagination import CursorPagination, Page, PageRequest
 from userdir.plugins import get_plugin_manager
 from userdir.testing import FakeClock, Fault, sandbox_for, sandbox_provider
 from userdir.testing.sandbox import Sandbox
 
-from .faultkit import LIST_PATHS, PAGE, Env, Honeypot, clean_listing, drain
+from .faultkit import (
+    LIST_PATHS,
+    PAGE,
+    Env,
+    Honeypot,
+    both_modes,
+    clean_listing,
+    drain,
+    every_provider,
+)
 
 
 def assert_no_secret(secrets: list[str], *texts: str) -> None:
@@ -98,6 +117,7 @@ def failed_listings(env: Env) -> list[ProviderError]:
     return errors
 
 
+@every_provider
 def test_secrets_are_absent_from_errors_even_when_the_provider_quotes_them(env: Env) -> None:
     for error in failed_listings(env):
         assert_no_secret(
@@ -109,6 +129,7 @@ def test_secrets_are_absent_from_errors_even_when_the_provider_quotes_them(env: 
         )
 
 
+@both_modes  # over a socket, httpx and httpcore log too
 def test_secrets_are_absent_from_debug_logs_of_a_faulty_listing(
     env: Env, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -128,13 +149,13 @@ def test_secrets_are_absent_from_debug_logs_of_a_faulty_listing(
 
 
 def test_secrets_are_absent_from_exports(env: Env) -> None:
-    provider = env.provider()
-    users = list(provider.users())
+    listing = env.provider().users()
+    users = list(listing)
     for fmt in ("jsonl", "json", "csv", "table"):
         out = io.StringIO()
         assert write_users(users, out, fmt) == len(users)
         assert_no_secret(env.secrets(), out.getvalue())
-    assert_no_secret(env.secrets(), repr(provider.last_report))
+    assert_no_secret(env.secrets(), repr(listing.report))
 
 
 BASE_URLS = [
@@ -195,19 +216,20 @@ def test_an_unverifiable_certificate_is_refused_before_any_credential_is_sent(
         assert tuple(user.id for user in insecure.users()) == clean_listing(name, ())
 
 
+@both_modes
 @pytest.mark.parametrize("status", [302, 308])
 def test_a_redirect_to_another_host_is_a_typed_error_not_followed(
     env: Env, honeypot: Honeypot, status: int
 ) -> None:
     location = f"{honeypot.url}{LIST_PATHS[env.name]}?page=2"
     env.sandbox.inject(Fault("redirect", status=status, location=location, after=1))
-    provider = env.provider()
-    users, error = drain(provider.users())
+    listing = env.provider().users()
+    users, error = drain(listing)
     assert isinstance(error, ProviderError) and error.status_code == status
     assert f"redirected to {honeypot.url}" in error.message
     assert honeypot.sandbox.requests == []  # not followed: our credentials stayed home
     assert len(users) == PAGE  # what came before stays; no silent "complete"
-    assert provider.last_report is not None and not provider.last_report.complete
+    assert not listing.report.complete
 
 
 # -- redaction in the core: every error, whoever builds it ----------------------------
@@ -261,29 +283,26 @@ def test_an_error_cut_short_keeps_no_part_of_a_secret() -> None:
     assert_no_secret([key, key[:10], key[-10:]], *error_texts(error))
 
 
-class LeakyPlugin:
-    """A provider whose hooks fail with exceptions quoting its token, at each
-    place the core wraps a plugin's failure."""
+class LeakySettings(ProviderSettings):
+    base_url: str = "https://leaky.test"
+    token: SecretStr
 
-    def __init__(self, fail_in: str) -> None:
-        self.fail_in = fail_in
 
-    @hookimpl
-    def userdir_providers(self) -> list[ProviderInfo]:
-        return [ProviderInfo(name="leaky", settings=LeakySettings)]
+class LeakyAdapter(Adapter[LeakySettings]):
+    """A provider whose methods fail with exceptions quoting its token, at each
+    place the core wraps a plugin's failure (``fail_in``, set per test)."""
 
-    @hookimpl
-    def userdir_client_options(self, provider: str, settings: Any) -> ClientOptions | None:
-        return (
-            ClientOptions(auth_headers={"x-token": settings.token}) if provider == "leaky" else None
-        )
+    name = "leaky"
+    settings_model = LeakySettings
+    max_page_size = 10
+    fail_in = ""
 
-    @hookimpl
-    def userdir_list_users(self, provider: str, settings: Any, query: UserQuery) -> ListPlan | None:
-        if provider != "leaky":
-            return None
-        token = settings.token.get_secret_value()
-        if self.fail_in == "hook":
+    def client_options(self) -> ClientOptions:
+        return ClientOptions(auth_headers={"x-token": self.settings.token})
+
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+        token = self.settings.token.get_secret_value()
+        if self.fail_in == "list_plan":
             raise RuntimeError(f"cannot plan with {token}")
 
         def parse(payload: Any) -> Page:
@@ -298,24 +317,22 @@ class LeakyPlugin:
 
         return ListPlan(CursorPagination(PageRequest("/people")), parse)
 
-    @hookimpl
-    def userdir_normalize_user(self, provider: str, settings: Any, record: Any) -> User | None:
-        if provider != "leaky":
-            return None
-        raise RuntimeError(f"normalize failed for {settings.token.get_secret_value()}")
+    def normalize(self, record: Any) -> User:
+        raise RuntimeError(f"normalize failed for {self.settings.token.get_secret_value()}")
 
 
-class LeakySettings(ProviderSettings):
-    provider_name = "leaky"
-    base_url: str = "https://leaky.test"
-    token: SecretStr
-
-
-@pytest.mark.parametrize("fail_in", ["hook", "parser", "adapter error", "normalize"])
+@pytest.mark.parametrize("fail_in", ["list_plan", "parser", "adapter error", "normalize"])
 def test_a_plugin_exception_quoting_a_secret_is_not_chained_onto_the_error(fail_in: str) -> None:
     token = "leaky-token-0123456789abcdef"
+    leaky = type("LeakyAdapter", (LeakyAdapter,), {"fail_in": fail_in})
+
+    class Plugin:
+        @hookimpl
+        def userdir_adapters(self) -> list[type[Adapter[Any]]]:
+            return [leaky]
+
     pm = get_plugin_manager(load_entry_points=False)
-    pm.register(LeakyPlugin(fail_in), name="leaky")
+    pm.register(Plugin(), name="leaky")
     page = httpx.Response(200, json={"people": [{"id": "1"}]})
     provider = userdir.load_provider(
         "leaky", token=token, transport=httpx.MockTransport(lambda _: page), plugin_manager=pm
@@ -324,7 +341,7 @@ def test_a_plugin_exception_quoting_a_secret_is_not_chained_onto_the_error(fail_
         list(provider.users())
     texts = error_texts(caught.value)
     assert_no_secret([token], *texts)
-    if fail_in != "hook":  # the plugin's failure is still shown, redacted, for debugging
+    if fail_in != "list_plan":  # the plugin's failure is still shown, redacted, for debugging
         assert "RedactedException" in texts[-1] and "[REDACTED]" in texts[-1]
 
 

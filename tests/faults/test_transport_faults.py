@@ -2,29 +2,34 @@
 
 Each case ends in the complete listing (recovered) or a typed error after the
 retry budget, with the users of the pages before it already yielded.
+
+HTTP-level faults (429, 5xx) run once, through MockTransport: the retry rules
+themselves are unit-tested on ``RequestCore.flow`` (tests/test_operations.py) and
+every provider's typed errors by the conformance kit (check ``errors``).
+Transport-level faults (resets, read timeouts) also run over a real socket.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
-import time
 
 import pytest
 
 from userdir import RateLimitError, ServerError, TransportError
+from userdir.http import Clock
 from userdir.testing import sandbox_provider
 from userdir.testing.sandbox import FaultKind
 
-from .faultkit import PAGE, SHORT_TIMEOUT, Env, drain, open_env
+from .faultkit import PAGE, SHORT_TIMEOUT, Env, both_modes, drain
 
 
 def test_429_with_retry_after_in_seconds_is_waited_out(env: Env) -> None:
     env.fault(status=429, headers={"Retry-After": "7"}, after=1)
-    provider = env.provider()
-    assert [user.id for user in provider.users()] == env.expected_ids()
+    listing = env.provider().users()
+    assert [user.id for user in listing] == env.expected_ids()
     assert env.clock.sleeps == [7.0]
-    assert provider.last_report is not None and provider.last_report.complete
+    assert listing.report.complete
 
 
 def test_429_with_retry_after_as_an_http_date_is_waited_out(env: Env) -> None:
@@ -37,14 +42,14 @@ def test_429_with_retry_after_as_an_http_date_is_waited_out(env: Env) -> None:
 
 def test_a_429_storm_beyond_the_retry_budget_is_rate_limit_error(env: Env) -> None:
     env.fault(status=429, headers={"Retry-After": "2"}, times=50, after=1)
-    provider = env.provider(max_retries=3)
-    users, error = drain(provider.users())
+    listing = env.provider(max_retries=3).users()
+    users, error = drain(listing)
     assert isinstance(error, RateLimitError)
     assert (error.provider, error.status_code, error.retry_after) == (env.name, 429, 2.0)
     assert [user.id for user in users] == env.expected_ids()[:PAGE]
     assert env.clock.sleeps == [2.0, 2.0, 2.0]
     assert len(env.listing_requests()) == 1 + 4  # page 1, then page 2 tried four times
-    assert provider.last_report is not None and not provider.last_report.complete
+    assert not listing.report.complete
 
 
 def test_a_429_asking_for_more_than_the_cap_fails_at_once(env: Env) -> None:
@@ -78,20 +83,22 @@ def test_a_5xx_burst_is_retried_and_recovers(env: Env, kind: FaultKind, status: 
 @pytest.mark.parametrize(("kind", "status"), BURSTS, ids=lambda v: str(v))
 def test_5xx_past_the_retry_budget_is_server_error(env: Env, kind: FaultKind, status: int) -> None:
     env.fault(kind, status=status, times=50, after=1)
-    provider = env.provider(max_retries=2)
-    users, error = drain(provider.users())
+    listing = env.provider(max_retries=2).users()
+    users, error = drain(listing)
     assert isinstance(error, ServerError)
     assert (error.provider, error.status_code) == (env.name, status)
     assert len(users) == PAGE and len(env.listing_requests()) == 1 + 3
-    assert provider.last_report is not None and not provider.last_report.complete
+    assert not listing.report.complete
 
 
+@both_modes
 def test_a_connection_reset_mid_listing_is_retried(env: Env) -> None:
     reset = env.fault("reset", after=1)
     assert [user.id for user in env.provider().users()] == env.expected_ids()
     assert reset.times == 0 and len(env.clock.sleeps) == 1
 
 
+@both_modes
 def test_connection_resets_past_the_retry_budget_are_transport_error(env: Env) -> None:
     env.fault("reset", times=50, after=1)
     users, error = drain(env.provider(max_retries=1).users())
@@ -100,6 +107,7 @@ def test_connection_resets_past_the_retry_budget_are_transport_error(env: Env) -
     assert len(users) == PAGE
 
 
+@both_modes
 def test_a_read_timeout_on_one_page_mid_listing_is_retried(env: Env) -> None:
     # Over loopback the sandbox really stalls the socket; the client gives up
     # after SHORT_TIMEOUT and asks again.
@@ -109,6 +117,7 @@ def test_a_read_timeout_on_one_page_mid_listing_is_retried(env: Env) -> None:
     assert stall.times == 0
 
 
+@both_modes
 def test_read_timeouts_past_the_retry_budget_are_transport_error(env: Env) -> None:
     env.fault("timeout", times=50, after=1)
     users, error = drain(env.provider(timeout=SHORT_TIMEOUT, max_retries=1).users())
@@ -116,6 +125,7 @@ def test_read_timeouts_past_the_retry_budget_are_transport_error(env: Env) -> No
     assert len(users) == PAGE
 
 
+@both_modes
 def test_the_async_client_recovers_from_the_same_faults(env: Env) -> None:
     env.fault(status=503, after=1)
     env.fault("reset", after=1)
@@ -132,18 +142,38 @@ def test_the_async_client_recovers_from_the_same_faults(env: Env) -> None:
     assert 3.0 in env.clock.sleeps and len(env.clock.sleeps) >= 4
 
 
-@pytest.mark.loopback
-def test_retry_after_is_really_slept_by_the_async_client() -> None:
-    # The one real wait of the matrix: a quarter second, on the real clock.
-    with open_env("pneumatic", "loopback") as env:
-        env.fault(status=429, headers={"retry-after-ms": "250"}, after=1)
-        provider = sandbox_provider("pneumatic", sandbox=env.sandbox, base_url=env.base_url)
+class Shifted(Clock):
+    """The real clock, plus the waits it was asked for (so none is spent)."""
 
-        async def listing() -> list[str]:
-            async with provider:
-                return [user.id async for user in provider.ausers()]
+    shift = 0.0
 
-        started = time.monotonic()
-        ids = asyncio.run(listing())
-        assert time.monotonic() - started >= 0.25
-        assert ids == env.expected_ids()
+    def monotonic(self) -> float:
+        return super().monotonic() + self.shift
+
+    def time(self) -> float:
+        return super().time() + self.shift
+
+
+def test_retry_after_is_really_slept_by_the_async_client(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real clock's ``asleep`` (not a FakeClock's) awaits ``asyncio.sleep`` for
+    the asked wait: recorded here, and moved on, instead of spent."""
+    clock, slept = Shifted(), []
+    real_sleep = asyncio.sleep
+
+    async def recorded(seconds: float, *args: object) -> None:
+        slept.append(seconds)
+        clock.shift += seconds
+        await real_sleep(0)
+
+    monkeypatch.setattr(asyncio, "sleep", recorded)
+    env.fault(status=429, headers={"retry-after-ms": "250"}, after=1)
+    provider = sandbox_provider(env.name, sandbox=env.sandbox, clock=clock)
+
+    async def listing() -> list[str]:
+        async with provider:
+            return [user.id async for user in provider.ausers()]
+
+    assert asyncio.run(listing()) == env.expected_ids()
+    assert slept == [0.25]
