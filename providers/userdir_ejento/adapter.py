@@ -1,4 +1,4 @@
-"""Ejento (V2 Legacy) as a userdir plugin: hook implementations and normalization.
+"""Ejento (V2 Legacy) as a userdir provider: one adapter class, and its normalization.
 
 Ejento sits behind Azure API Management: every request carries the APIM
 subscription key *and* a bearer token (tokens expire after 7 days). Every answer
@@ -7,48 +7,69 @@ is wrapped in ``{"success", "message", "data"}``, and a 200 may still say
 
 * One user: ``GET /v2/api/user/{id}``. The caller: ``GET /api/v2/users/me`` (the
   newer "stable" API, read with or without the wrapper).
-* No lookup by email is documented: userdir lists and matches itself.
+* No lookup by email is documented: :class:`EjentoAdapter` leaves
+  ``find_by_email`` out, so userdir lists and matches itself.
 * Listing is **inferred**. Their docs name "Get All Users By Organization" and
   "User Filtered" but give no path, parameters or paging, so all three are
   settings. The defaults follow from the Django field names: a Django REST
   collection next to the user endpoint, ``GET /v2/api/user?page=1&page_size=100``,
   answering a DRF page ``{count, next, previous, results}`` or a bare list.
   Change them with ``EJENTO_LIST_PATH``, ``EJENTO_PAGE_PARAM``,
-  ``EJENTO_PAGE_SIZE_PARAM`` and ``EJENTO_PAGE_SIZE``.
+  ``EJENTO_PAGE_SIZE_PARAM`` and ``EJENTO_PAGE_SIZE`` (at most 100, a common DRF
+  ``max_page_size``: also inferred).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl
 
 import httpx
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, TypeAdapter, ValidationError, field_validator
+from pydantic_core import InitErrorDetails
 
-from userdir import ListPlan, Lookup, ProviderInfo, User, UserQuery, UserStatus, hookimpl
-from userdir.config import ProviderSettings
-from userdir.errors import (
+from userdir.plugin import (
+    Adapter,
     AuthenticationError,
     BadRequestError,
+    ClientOptions,
+    ErrorDetails,
+    ListPlan,
+    Lookup,
+    Page,
+    PageNumberPagination,
+    PageRequest,
+    PaginationError,
     PermissionDeniedError,
     ProviderError,
+    ProviderSettings,
+    User,
+    UserQuery,
+    UserStatus,
+    hookimpl,
+    quote_segment,
 )
-from userdir.http import ClientOptions, ErrorDetails, quote_segment
-from userdir.pagination import Page, PageNumberPagination, PageRequest, PagingFault
-from userdir.testing.sandbox import Sandbox
 
-from .wire import EjentoEnvelope, EjentoPage, EjentoUser, EjentoUserList
+from .wire import EjentoEnvelope, EjentoPage, EjentoUserList
 
-__all__ = ["DEFAULT_LIST_PATH", "DEFAULT_PAGE_SIZE", "EjentoSettings", "normalize"]
+__all__ = [
+    "DEFAULT_LIST_PATH",
+    "DEFAULT_PAGE_SIZE",
+    "EjentoAdapter",
+    "EjentoSettings",
+    "normalize",
+    "userdir_adapters",
+]
 
 NAME = "ejento"
 USER_PATH = "/v2/api/user"  # + "/{user_id}", documented
 ME_PATH = "/api/v2/users/me"  # the "stable" API, documented
 #: Inferred: the REST collection next to the documented ``/v2/api/user/{user_id}``.
 DEFAULT_LIST_PATH = USER_PATH
-#: Inferred: a common DRF ``max_page_size``. A server that caps lower still pages
-#: correctly when it answers DRF pages (they carry ``count``).
+#: Inferred: a common DRF ``max_page_size``, and the most userdir asks for. A
+#: server that caps lower still pages correctly when it answers DRF pages (they
+#: carry ``count``).
 DEFAULT_PAGE_SIZE = 100
 
 _CREDENTIALS_HINT = (
@@ -92,47 +113,6 @@ class EjentoSettings(ProviderSettings):
         if not value.startswith("/") or "://" in value:
             raise ValueError("must be a path on the base URL, starting with '/'")
         return value
-
-
-def _settings(settings: ProviderSettings) -> EjentoSettings:
-    assert isinstance(settings, EjentoSettings)
-    return settings
-
-
-def _sandbox() -> Sandbox:
-    from .sandbox import EjentoSandbox  # imported only when a sandbox is asked for
-
-    return EjentoSandbox()
-
-
-@hookimpl
-def userdir_providers() -> list[ProviderInfo]:
-    return [
-        ProviderInfo(
-            name=NAME,
-            settings=EjentoSettings,
-            description="Ejento AI, V2 Legacy API (a server per deployment, behind Azure APIM)",
-            filters=frozenset(),
-            supports_email_lookup=False,
-            sandbox=_sandbox,
-        )
-    ]
-
-
-@hookimpl
-def userdir_client_options(provider: str, settings: ProviderSettings) -> ClientOptions | None:
-    if provider != NAME:
-        return None
-    ejento = _settings(settings)
-    headers = {
-        "Ocp-Apim-Subscription-Key": ejento.subscription_key,
-        "Authorization": SecretStr(f"Bearer {ejento.token.get_secret_value()}"),
-    }
-    return ClientOptions(
-        auth_headers=headers,
-        # Unpublished: APIM answers 429 with Retry-After, which the client obeys.
-        rate_limit_per_minute=None,
-    )
 
 
 # -- the envelope ---------------------------------------------------------------------
@@ -179,9 +159,6 @@ def _refusal_kind(message: str) -> type[ProviderError]:
     return BadRequestError
 
 
-# -- lookups --------------------------------------------------------------------------
-
-
 def _read_user(payload: Any) -> Mapping[str, Any] | None:
     """``Lookup.parse``: the user record, or None for "no such user"."""
     data = _unwrap(payload)
@@ -190,26 +167,6 @@ def _read_user(payload: Any) -> Mapping[str, Any] | None:
     if not isinstance(data, dict):
         raise TypeError(f"expected a user object, got {type(data).__name__}")
     return data
-
-
-@hookimpl
-def userdir_get_user(provider: str, settings: ProviderSettings, native_id: str) -> Lookup | None:
-    if provider != NAME:
-        return None
-    return Lookup(PageRequest(f"{USER_PATH}/{quote_segment(native_id)}"), _read_user)
-
-
-@hookimpl
-def userdir_find_by_email(provider: str, settings: ProviderSettings, email: str) -> Lookup | None:
-    # No by-email endpoint is documented: returning None makes userdir list and match.
-    return None
-
-
-@hookimpl
-def userdir_whoami(provider: str, settings: ProviderSettings) -> Lookup | None:
-    if provider != NAME:
-        return None
-    return Lookup(PageRequest(ME_PATH), _read_user)
 
 
 # -- listing --------------------------------------------------------------------------
@@ -229,30 +186,19 @@ class _InferredPaging(PageNumberPagination):
     """
 
     def __init__(
-        self,
-        request: PageRequest,
-        *,
-        page_size: int,
-        page_param: str,
-        size_param: str,
-        max_pages: int,
+        self, request: PageRequest, *, page_size: int, page_param: str, size_param: str
     ) -> None:
-        super().__init__(
-            request,
-            page_size=page_size,
-            page_param=page_param,
-            size_param=size_param,
-            max_pages=max_pages,
-        )
+        super().__init__(request, page_size=page_size, page_param=page_param, size_param=size_param)
         self._page_param_name = page_param
         self._previous: Sequence[Mapping[str, Any]] | None = None
 
     def _after(self, page: Page) -> PageRequest | None:
         if page.records == self._previous:
-            raise PagingFault(
+            raise PaginationError(
                 f"page {self.page_number} repeats page {self.page_number - 1}: the list endpoint "
                 f"ignores {self._page_param_name!r}; set EJENTO_PAGE_PARAM (or, if it returns "
-                "everything at once, a larger EJENTO_PAGE_SIZE)"
+                "everything at once, a larger EJENTO_PAGE_SIZE)",
+                provider=NAME,
             )
         self._previous = page.records
         if page.total is not None and page.next_url is None:
@@ -274,65 +220,139 @@ def _parse_page(payload: Any) -> Page:
     return Page(page.results, next_url=page.next, total=page.count)
 
 
-@hookimpl
-def userdir_list_users(
-    provider: str, settings: ProviderSettings, query: UserQuery
-) -> ListPlan | None:
-    if provider != NAME:
-        return None
-    ejento = _settings(settings)
-    path, _, query_string = ejento.list_path.partition("?")
-    # httpx replaces a URL's query with ``params``: carry list_path's own query over.
-    request = PageRequest(path, params=dict(parse_qsl(query_string, keep_blank_values=True)))
-    paginator = _InferredPaging(
-        request,
-        page_size=ejento.page_size or DEFAULT_PAGE_SIZE,
-        page_param=ejento.page_param,
-        size_param=ejento.page_size_param,
-        max_pages=ejento.max_pages,
-    )
-    return ListPlan(paginator, _parse_page)
-
-
 # -- normalization --------------------------------------------------------------------
 
+_MISSING: Final = object()
+_INT: Final = TypeAdapter(int)
+_BOOL: Final = TypeAdapter(bool)
+#: ``(is_admin, roles)`` by ``(is_staff, is_superuser)`` (None: the flag is absent):
+#: admin is ``is_superuser or is_staff``, left open (None) when a missing flag
+#: could decide it; each true flag is a role.
+_ADMIN_AND_ROLES: Final[dict[tuple[Any, Any], tuple[bool | None, tuple[str, ...]]]] = {
+    (staff, superuser): (
+        True if staff or superuser else None if staff is None or superuser is None else False,
+        ("staff",) * (staff is True) + ("superuser",) * (superuser is True),
+    )
+    for staff in (True, False, None)
+    for superuser in (True, False, None)
+}
+#: Where a ``User`` field's value came from in the record, to name it in errors.
+_SOURCE: Final[dict[str, tuple[str, ...]]] = {
+    "native_id": ("id",),
+    "created_at": ("date_joined",),
+    "organization_id": ("organization", "id"),
+    "organization_name": ("organization", "org_name"),
+}
 
-def _is_admin(user: EjentoUser) -> bool | None:
-    """``is_superuser or is_staff`` (design.md); None when a missing flag leaves it open."""
-    flags = (user.is_staff, user.is_superuser)
-    if any(flags):
-        return True
-    return None if None in flags else False
+
+def _coerce(
+    adapter: TypeAdapter[Any],
+    value: Any,
+    loc: tuple[str, ...],
+    problems: list[InitErrorDetails],
+) -> Any:
+    """*value* (a mapped field not already of its JSON type) as *adapter* reads it,
+    pydantic's lax rules as before (``"12"`` is the id 12, ``"true"`` a flag);
+    ``None`` and a problem at *loc* when it cannot be. Off the hot path."""
+    if value is _MISSING:
+        problems.append({"type": "missing", "loc": loc, "input": None})
+        return None
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            problem: InitErrorDetails = {"type": error["type"], "loc": loc, "input": value}
+            if "ctx" in error:
+                problem["ctx"] = error["ctx"]
+            problems.append(problem)
+        return None
+
+
+def _invalid(problems: list[InitErrorDetails], exc: ValidationError | None) -> ValidationError:
+    """One ``ValidationError`` for the record: our *problems*, then what ``User``
+    refused, each at the record's own field (``date_joined``, not ``created_at``)."""
+    for error in exc.errors(include_url=False) if exc is not None else ():
+        loc, ctx = error["loc"], error.get("ctx")
+        if not loc and ctx and isinstance(ctx.get("error"), ValueError):
+            # User's record-level checks name the field first: "created_at is out of range".
+            field, _, reason = str(ctx["error"]).partition(" ")
+            if field in User.model_fields:
+                loc, ctx = (field,), {"error": ValueError(reason)}
+        if loc:
+            loc = (*_SOURCE.get(str(loc[0]), loc[:1]), *loc[1:])
+        problem: InitErrorDetails = {"type": error["type"], "loc": loc, "input": error["input"]}
+        if ctx is not None:
+            problem["ctx"] = ctx
+        problems.append(problem)
+    return ValidationError.from_exception_data("EjentoUser", problems)
 
 
 def normalize(record: Mapping[str, Any]) -> User:
-    """An Ejento user record (the envelope's ``data``) as a ``User``."""
-    user = EjentoUser.model_validate(record)
-    organization = user.organization
-    flags = (("staff", user.is_staff), ("superuser", user.is_superuser))
-    return User(
-        provider=NAME,
-        native_id=str(user.id),
-        email=user.email,
-        first_name=user.first_name,
-        last_name=user.last_name,
-        status=UserStatus.active if user.is_active else UserStatus.inactive,
-        is_admin=_is_admin(user),
-        roles=tuple(role for role, flag in flags if flag),
-        organization_id=str(organization.id) if organization else None,
-        organization_name=organization.org_name if organization else None,
-        created_at=user.date_joined,
-        raw=dict(record),
-    )
+    """An Ejento user record (the envelope's ``data``) as a ``User``: the record's
+    one validation, building the ``User`` straight from its fields.
 
+    ``id`` (an integer) becomes its text; ``is_active`` gives the status;
+    ``is_admin`` is ``is_superuser or is_staff`` (None when a missing flag leaves
+    it open) and each true flag is a role; ``organization`` gives its ``id`` (as
+    text) and ``org_name``. Mapped fields are read as before (pydantic's lax
+    rules: ``"12"`` is the id 12) and a value they cannot be read as is a
+    ``ValidationError`` naming the record's fields, never its values. Every other
+    field, of any type, only lands in ``raw`` (the record as given, not copied).
+    """
+    problems: list[InitErrorDetails] = []
+    native_id = record.get("id", _MISSING)
+    if type(native_id) is int:
+        native_id = str(native_id)
+    else:
+        native_id = _coerce(_INT, native_id, ("id",), problems)
+        native_id = "?" if native_id is None else str(native_id)
 
-@hookimpl
-def userdir_normalize_user(
-    provider: str, settings: ProviderSettings, record: Mapping[str, Any]
-) -> User | None:
-    if provider != NAME:
-        return None
-    return normalize(record)
+    is_active = record.get("is_active", _MISSING)
+    if type(is_active) is not bool:
+        is_active = _coerce(_BOOL, is_active, ("is_active",), problems)
+    is_staff = record.get("is_staff")  # optional flags: None when absent
+    if is_staff is not None and type(is_staff) is not bool:
+        is_staff = _coerce(_BOOL, is_staff, ("is_staff",), problems)
+    is_superuser = record.get("is_superuser")
+    if is_superuser is not None and type(is_superuser) is not bool:
+        is_superuser = _coerce(_BOOL, is_superuser, ("is_superuser",), problems)
+    is_admin, roles = _ADMIN_AND_ROLES[is_staff, is_superuser]
+
+    organization = record.get("organization")
+    organization_id: str | None = None
+    organization_name: Any = None
+    if organization is not None:
+        if isinstance(organization, dict):
+            org_id = organization.get("id", _MISSING)
+            if type(org_id) is int:
+                organization_id = str(org_id)
+            else:
+                org_id = _coerce(_INT, org_id, ("organization", "id"), problems)
+                organization_id = None if org_id is None else str(org_id)
+            organization_name = organization.get("org_name")
+        else:
+            problems.append({"type": "dict_type", "loc": ("organization",), "input": organization})
+
+    try:
+        user = User(
+            provider=NAME,
+            native_id=native_id,
+            email=record.get("email"),
+            first_name=record.get("first_name"),
+            last_name=record.get("last_name"),
+            status=UserStatus.active if is_active else UserStatus.inactive,
+            is_admin=is_admin,
+            roles=roles,
+            organization_id=organization_id,
+            organization_name=organization_name,
+            created_at=record.get("date_joined"),
+            raw=record if isinstance(record, dict) else dict(record),
+        )
+    except ValidationError as exc:
+        raise _invalid(problems, exc) from None
+    if problems:
+        raise _invalid(problems, None)
+    return user
 
 
 # -- errors ---------------------------------------------------------------------------
@@ -352,10 +372,9 @@ def _error_message(response: httpx.Response, body: Any) -> str | None:
     return None  # HTML error pages and the like: the status says it better
 
 
-@hookimpl
-def userdir_error_details(provider: str, response: httpx.Response) -> ErrorDetails | None:
-    if provider != NAME:
-        return None
+def error_details(response: httpx.Response) -> ErrorDetails:
+    """What a failed answer says, with a hint at the setting to check for a 401
+    and for a 404 that is not Ejento's own "Record Not Found"."""
     try:
         body: Any = response.json()
     except ValueError:
@@ -369,3 +388,58 @@ def userdir_error_details(provider: str, response: httpx.Response) -> ErrorDetai
         # such route, so the base URL or the inferred list path is wrong.
         message = f"{message or 'not found'}: {_ENDPOINT_HINT}"
     return ErrorDetails(message=message)
+
+
+# -- the adapter ----------------------------------------------------------------------
+
+
+class EjentoAdapter(Adapter[EjentoSettings]):
+    """Ejento, V2 Legacy API. Both credentials go with every request; no rate
+    limit is published (APIM answers 429 with ``Retry-After``, which the core
+    obeys); no filter is pushed down (the inferred list endpoint has none)."""
+
+    name = NAME
+    description = "Ejento AI, V2 Legacy API (a server per deployment, behind Azure APIM)"
+    settings_model = EjentoSettings
+    max_page_size = DEFAULT_PAGE_SIZE  # inferred, see DEFAULT_PAGE_SIZE
+    rate_limits = ()
+    filters = frozenset()
+    sandbox = "userdir_ejento.sandbox:EjentoSandbox"
+
+    def client_options(self) -> ClientOptions:
+        bearer = SecretStr(f"Bearer {self.settings.token.get_secret_value()}")
+        return ClientOptions(
+            auth_headers={
+                "Ocp-Apim-Subscription-Key": self.settings.subscription_key,
+                "Authorization": bearer,
+            }
+        )
+
+    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+        path, _, query_string = self.settings.list_path.partition("?")
+        # httpx replaces a URL's query with ``params``: carry list_path's own query over.
+        request = PageRequest(path, params=dict(parse_qsl(query_string, keep_blank_values=True)))
+        paginator = _InferredPaging(
+            request,
+            page_size=page_size,
+            page_param=self.settings.page_param,
+            size_param=self.settings.page_size_param,
+        )
+        return ListPlan(paginator, _parse_page)
+
+    def get_user(self, native_id: str) -> Lookup:
+        return Lookup(PageRequest(f"{USER_PATH}/{quote_segment(native_id)}"), _read_user)
+
+    def whoami(self) -> Lookup:
+        return Lookup(PageRequest(ME_PATH), _read_user)
+
+    def normalize(self, record: Mapping[str, Any]) -> User:
+        return normalize(record)
+
+    def error_details(self, response: httpx.Response) -> ErrorDetails | None:
+        return error_details(response)
+
+
+@hookimpl
+def userdir_adapters() -> list[type[Adapter[Any]]]:
+    return [EjentoAdapter]

@@ -34,8 +34,8 @@ from urllib.parse import unquote
 
 import httpx
 
+from userdir.testing import Sandbox, json_response
 from userdir.testing.people import EPOCH, Person, people, vary_case
-from userdir.testing.sandbox import Sandbox, json_response
 
 __all__ = [
     "DEACTIVATED_HERE",

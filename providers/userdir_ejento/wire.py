@@ -5,10 +5,11 @@ Every answer is wrapped in ``{"success", "message", "data"}``. The list answer i
 not documented: :class:`EjentoPage` is Django REST framework's page, inferred from
 the Django field names (``date_joined``, ``is_staff``, ``is_superuser``).
 
-Only the fields userdir maps onto ``User`` (or needs to page and read errors)
-are modelled and validated, strictly. Every other field (the organization's
-``created_by``, ``modified_on``, ``is_deleted``, ...) is not: whatever its type,
-it stays in ``User.raw`` untouched and never rejects a record.
+Pages and envelopes are validated here. Records are not: each is validated
+once, by :func:`userdir_ejento.adapter.normalize`, which builds the ``User``
+straight from it. :class:`EjentoUser` documents the record (and is the bare
+baseline the benchmarks compare normalization with); nothing validates records
+with it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, RootModel
+from pydantic import BaseModel, ConfigDict, InstanceOf, RootModel
 
 __all__ = ["EjentoEnvelope", "EjentoOrganization", "EjentoPage", "EjentoUser", "EjentoUserList"]
 
@@ -39,6 +40,10 @@ class EjentoEnvelope(_Wire):
     data: Any = None
 
 
+#: A user record, as received: checked to be a JSON object, neither copied nor validated.
+Record = InstanceOf[dict[str, Any]]
+
+
 class EjentoOrganization(_Wire):
     """A user's ``organization``, nested in full in every user record. Not
     modelled (kept in ``raw``): ``domain``, ``description``, ``org_logo_url``,
@@ -52,7 +57,8 @@ class EjentoOrganization(_Wire):
 class EjentoUser(_Wire):
     """The ``data`` of ``GET /v2/api/user/{user_id}`` (and of ``/api/v2/users/me``).
 
-    A Django user: names are ``""`` rather than null when unset (userdir reads a
+    Documentation and benchmark baseline only (see the module docstring). A
+    Django user: names are ``""`` rather than null when unset (userdir reads a
     blank as missing), and ``id`` is an integer.
     """
 
@@ -71,13 +77,14 @@ class EjentoPage(_Wire):
     """A Django REST framework page: ``{count, next, previous, results}`` (inferred).
 
     ``next`` is an absolute URL or null (``previous`` is not read). Records are
-    validated one by one (:class:`EjentoUser`), so one bad record does not sink the page.
+    normalized one by one, so one bad record does not sink the page (one that is
+    not a JSON object does: the page is not a page of users).
     """
 
     count: int | None = None
     next: str | None = None
-    results: list[dict[str, Any]]
+    results: list[Record]
 
 
-class EjentoUserList(RootModel[list[dict[str, Any]]]):
+class EjentoUserList(RootModel[list[Record]]):
     """A list answer whose ``data`` is a bare JSON array of users (inferred)."""

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 import userdir
 from userdir import (
@@ -23,9 +24,9 @@ from userdir import (
     ServerError,
     UserStatus,
 )
-from userdir.testing import FakeClock, Fault
+from userdir.testing import FakeClock, Fault, sandbox_for
 from userdir.testing.people import people
-from userdir_ejento.adapter import normalize, userdir_error_details
+from userdir_ejento.adapter import EjentoAdapter, EjentoSettings
 from userdir_ejento.sandbox import (
     DEACTIVATED_HERE,
     DUPLICATED,
@@ -41,6 +42,9 @@ from userdir_freddy.sandbox import FreddySandbox
 
 ACCOUNTS = 221  # 220 people (pool 180..399) + the second account of person 217
 CREDENTIALS: dict[str, Any] = {"subscription_key": SANDBOX_SUBSCRIPTION_KEY, "token": SANDBOX_TOKEN}
+#: The adapter itself, for what needs no I/O (normalization, error envelopes).
+ADAPTER = EjentoAdapter(EjentoSettings(base_url=SANDBOX_BASE_URL, **CREDENTIALS))
+normalize = ADAPTER.normalize
 
 
 def load(
@@ -163,27 +167,26 @@ def test_both_credentials_go_with_every_request(
     [
         ("page", None, 3),  # 100 + 100 + 21: count reached
         ("page", 13, 17),  # 17 x 13 = 221: count reached, no 18th request
-        ("page", 250, 3),  # the server caps pages at 100; count keeps us right
+        ("page", 250, 3),  # more than max_page_size: 100 are asked for
         ("bare", None, 3),  # 100 + 100 + 21: the short page ends it
         ("bare", 13, 18),  # 17 full pages, then the empty one that says "done"
         ("unpaged", None, 1),  # 221 > 100 asked for: everything came at once
-        ("unpaged", 500, 1),  # a short page
+        ("unpaged", 500, 1),  # 100 asked for, 221 came: everything at once
     ],
 )
 def test_lists_every_account_once_with_the_minimum_requests(
     shape: ListShape, page_size: int | None, requests: int, clock: FakeClock
 ) -> None:
     sandbox = EjentoSandbox(list_shape=shape)
-    provider = load(sandbox, clock, page_size=page_size)
-    ids = [user.native_id for user in provider.users()]
+    listing = load(sandbox, clock, page_size=page_size).users()
+    ids = [user.native_id for user in listing]
     assert len(ids) == ACCOUNTS and len(set(ids)) == ACCOUNTS
     assert set(ids) == {str(record["id"]) for record in sandbox.users}
     assert len(sandbox.requests) == requests
     sent = [(r.url.path, r.url.params["page"], r.url.params["page_size"]) for r in sandbox.requests]
-    size = str(page_size or 100)
+    size = str(min(page_size or 100, 100))  # the core clamps to max_page_size
     assert sent == [("/v2/api/user", str(n), size) for n in range(1, requests + 1)]
-    report = provider.last_report
-    assert report is not None and report.complete and report.duplicates_dropped == 0
+    assert listing.report.complete and listing.report.duplicates_dropped == 0
 
 
 def test_the_two_accounts_sharing_an_email_are_both_listed(ejento: userdir.Provider) -> None:
@@ -245,8 +248,9 @@ def test_a_query_string_in_list_path_is_kept(sandbox: EjentoSandbox, clock: Fake
         # The endpoint reads "p", we send "page": page 1 comes back every time.
         ({"page_param": "p"}, {}),
         ({"page_param": "p", "list_shape": "bare"}, {}),
-        # Unpaged, and exactly one page size long: indistinguishable, so refused.
-        ({"list_shape": "unpaged"}, {"page_size": ACCOUNTS}),
+        # Unpaged, and exactly one page size long (99 people, 100 accounts):
+        # indistinguishable from a paged endpoint that ignores "page", so refused.
+        ({"list_shape": "unpaged", "count": 99}, {}),
     ],
 )
 def test_an_endpoint_that_ignores_the_page_parameter_fails_fast(
@@ -267,9 +271,9 @@ def test_a_null_next_ends_the_listing_whatever_count_says(clock: FakeClock) -> N
         page = {"count": 40, "next": None, "previous": None, "results": records}
         return httpx.Response(200, json=wrapped(page))
 
-    provider = load(clock=clock, transport=httpx.MockTransport(handler))
-    assert [u.native_id for u in provider.users()] == [str(r["id"]) for r in records]
-    assert provider.last_report is not None and provider.last_report.requests == 1
+    listing = load(clock=clock, transport=httpx.MockTransport(handler)).users()
+    assert [u.native_id for u in listing] == [str(r["id"]) for r in records]
+    assert listing.report.requests == 1
 
 
 def test_an_unwrapped_page_is_read_too(clock: FakeClock) -> None:
@@ -286,8 +290,8 @@ def test_record_not_found_from_the_list_is_an_empty_listing(
     ejento: userdir.Provider, sandbox: EjentoSandbox
 ) -> None:
     sandbox.inject(Fault(status=200, body=wrapped(None, success=False, message="Record Not Found")))
-    assert list(ejento.users()) == []
-    assert ejento.last_report is not None and ejento.last_report.complete
+    listing = ejento.users()
+    assert list(listing) == [] and listing.report.complete
 
 
 @pytest.mark.parametrize(
@@ -326,9 +330,9 @@ def test_a_malformed_record_is_rejected_or_raised_by_policy(
         list(provider.users())
     assert caught.value.native_id == str(sandbox.users[42]["id"])
 
-    users = list(provider.users(on_error="skip"))
-    report = provider.last_report
-    assert report is not None and report.complete
+    listing = provider.users(on_error="skip")
+    users, report = list(listing), listing.report
+    assert report.complete
     assert len(users) == ACCOUNTS - 1 and [r.native_id for r in report.rejected] == [
         str(sandbox.users[42]["id"])
     ]
@@ -399,7 +403,7 @@ def test_normalizes_every_documented_field() -> None:
     assert (user.organization_id, user.organization_name) == ("1", "Data Science Dojo")
     assert user.created_at == datetime(2024, 10, 30, 17, 6, 11, tzinfo=timezone.utc)
     assert user.updated_at is None and user.last_login_at is None and user.username is None
-    assert user.raw == DOC_EXAMPLE  # untouched, the unknown field included
+    assert user.raw is DOC_EXAMPLE  # the record as given, the unknown field included
 
 
 @pytest.mark.parametrize(
@@ -440,6 +444,35 @@ def test_malformed_records_are_refused(record: dict[str, Any]) -> None:
         normalize(record)
 
 
+def test_a_refused_record_names_each_wrong_field_as_the_record_spells_it() -> None:
+    record = {
+        "id": [1],
+        "is_active": {"secret": 1},
+        "date_joined": "sometime",
+        "organization": {"id": "x"},
+    }
+    with pytest.raises(ValidationError) as caught:
+        normalize(record)
+    where = [error["loc"] for error in caught.value.errors()]
+    assert where == [("id",), ("is_active",), ("organization", "id"), ("date_joined",)]
+
+
+def test_a_date_joined_with_no_utc_equivalent_is_refused_under_its_own_name() -> None:
+    record = {"id": 1, "is_active": True, "date_joined": "9999-12-31T23:00:00-05:00"}
+    with pytest.raises(ValidationError) as caught:
+        normalize(record)
+    [error] = caught.value.errors()
+    assert error["loc"] == ("date_joined",) and "out of range" in error["msg"]
+
+
+def test_lenient_readings_of_mapped_fields_are_kept() -> None:
+    # What the wire model read before: integer text, "true", 1.
+    record = {"id": "12", "is_active": "true", "is_staff": 1, "organization": {"id": "3"}}
+    user = normalize(record)
+    assert (user.native_id, user.status, user.organization_id) == ("12", UserStatus.active, "3")
+    assert (user.is_admin, user.roles) == (True, ("staff",))
+
+
 # -- lookups --------------------------------------------------------------------------
 
 
@@ -463,7 +496,7 @@ def test_record_not_found_in_a_200_is_not_found(
 ) -> None:
     body = wrapped(None, success=False, message="Record Not Found")
     sandbox.inject(Fault(status=200, body=body))
-    with pytest.raises(NotFoundError, match="no user with id '147'"):
+    with pytest.raises(NotFoundError, match="no user '147'"):
         ejento.get("147")
 
 
@@ -607,9 +640,8 @@ def response(status: int, **kwargs: Any) -> httpx.Response:
 def test_error_details_read_every_body_seen_in_front_of_ejento(
     answer: httpx.Response, message: str | None
 ) -> None:
-    details = userdir_error_details(provider="ejento", response=answer)
+    details = ADAPTER.error_details(answer)
     assert details is not None and details.message == message
-    assert userdir_error_details(provider="freddy", response=answer) is None
 
 
 # -- registration ---------------------------------------------------------------------
@@ -617,18 +649,28 @@ def test_error_details_read_every_body_seen_in_front_of_ejento(
 
 def test_registered_with_its_facts_and_a_working_sandbox() -> None:
     assert "ejento" in userdir.available_providers()
-    provider = load()
-    info = provider.info
-    assert info.filters == frozenset() and info.supports_email_lookup is False
-    assert {
-        "base_url": "EJENTO_BASE_URL",
-        "subscription_key": "EJENTO_SUBSCRIPTION_KEY",
-        "token": "EJENTO_TOKEN",
-        "list_path": "EJENTO_LIST_PATH",
-    }.items() <= info.env_vars.items()
-    assert info.sandbox is not None
-    emulator = info.sandbox()
+    assert type(load().adapter) is EjentoAdapter
+    facts = (EjentoAdapter.filters, EjentoAdapter.rate_limits, EjentoAdapter.max_page_size)
+    assert facts == (frozenset(), (), 100)
+    assert EjentoAdapter.supports("get_user") and EjentoAdapter.supports("whoami")
+    assert not EjentoAdapter.supports("find_by_email")  # userdir lists and matches
+    emulator = sandbox_for("ejento")
+    assert type(emulator) is EjentoSandbox
     demo = userdir.load_provider(
         "ejento", environ={}, transport=emulator.transport(), **emulator.settings
     )
     assert demo.whoami().is_admin is True
+
+
+def test_settings_env_vars_are_named_after_the_provider() -> None:
+    sandbox = EjentoSandbox(count=3, page_param="p", page_size_param="size")
+    environ = {
+        "EJENTO_BASE_URL": SANDBOX_BASE_URL,
+        "EJENTO_SUBSCRIPTION_KEY": SANDBOX_SUBSCRIPTION_KEY,
+        "EJENTO_TOKEN": SANDBOX_TOKEN,
+        "EJENTO_PAGE_PARAM": "p",
+        "EJENTO_PAGE_SIZE_PARAM": "size",
+    }
+    provider = userdir.load_provider("ejento", environ=environ, transport=sandbox.transport())
+    assert len(list(provider.users())) == 3
+    assert dict(sandbox.requests[0].url.params) == {"p": "1", "size": "100"}
