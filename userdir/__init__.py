@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._listing import ProviderReport, Rejection
-    from .directory import AsyncDirectory, Directory, DirectoryReport, Matches
-    from .errors import (
+    from ._directory import AsyncDirectory, Directory, DirectoryReport, Matches
+    from ._errors import (
         AuthenticationError,
         BadRequestError,
         ConfigurationError,
@@ -33,9 +32,10 @@ if TYPE_CHECKING:
         TransportError,
         UserdirError,
     )
-    from .models import User, UserStatus, normalize_email
-    from .provider import AListed, Listed, Provider, available_providers, load_provider
-    from .reconcile import (
+    from ._listing import ProviderReport, Rejection
+    from ._models import User, UserStatus, normalize_email
+    from ._provider import AListed, Listed, Provider, available_providers, load_provider
+    from ._reconcile import (
         Conflict,
         Duplicate,
         Identity,
@@ -43,8 +43,8 @@ if TYPE_CHECKING:
         ReconciliationReport,
         reconcile,
     )
-    from .snapshot import Snapshot, SnapshotDiff, diff_snapshots
-    from .types import UserQuery
+    from ._snapshot import Snapshot, SnapshotDiff, diff_snapshots
+    from ._types import UserQuery
 
 __all__ = [
     "AListed",
@@ -89,43 +89,43 @@ __all__ = [
 
 #: public name -> the module that defines it
 _EXPORTS = {
-    "AListed": ".provider",
-    "AsyncDirectory": ".directory",
-    "AuthenticationError": ".errors",
-    "BadRequestError": ".errors",
-    "ConfigurationError": ".errors",
-    "Conflict": ".reconcile",
-    "Directory": ".directory",
-    "DirectoryReport": ".directory",
-    "Duplicate": ".reconcile",
-    "Identity": ".reconcile",
-    "InvalidResponseError": ".errors",
-    "Listed": ".provider",
-    "Matches": ".directory",
-    "NormalizationError": ".errors",
-    "NotFoundError": ".errors",
-    "PaginationError": ".errors",
-    "PermissionDeniedError": ".errors",
-    "PossibleMatch": ".reconcile",
-    "Provider": ".provider",
-    "ProviderError": ".errors",
+    "AListed": "._provider",
+    "AsyncDirectory": "._directory",
+    "AuthenticationError": "._errors",
+    "BadRequestError": "._errors",
+    "ConfigurationError": "._errors",
+    "Conflict": "._reconcile",
+    "Directory": "._directory",
+    "DirectoryReport": "._directory",
+    "Duplicate": "._reconcile",
+    "Identity": "._reconcile",
+    "InvalidResponseError": "._errors",
+    "Listed": "._provider",
+    "Matches": "._directory",
+    "NormalizationError": "._errors",
+    "NotFoundError": "._errors",
+    "PaginationError": "._errors",
+    "PermissionDeniedError": "._errors",
+    "PossibleMatch": "._reconcile",
+    "Provider": "._provider",
+    "ProviderError": "._errors",
     "ProviderReport": "._listing",
-    "RateLimitError": ".errors",
-    "ReconciliationReport": ".reconcile",
+    "RateLimitError": "._errors",
+    "ReconciliationReport": "._reconcile",
     "Rejection": "._listing",
-    "ServerError": ".errors",
-    "Snapshot": ".snapshot",
-    "SnapshotDiff": ".snapshot",
-    "TransportError": ".errors",
-    "User": ".models",
-    "UserQuery": ".types",
-    "UserStatus": ".models",
-    "UserdirError": ".errors",
-    "available_providers": ".provider",
-    "diff_snapshots": ".snapshot",
-    "load_provider": ".provider",
-    "normalize_email": ".models",
-    "reconcile": ".reconcile",
+    "ServerError": "._errors",
+    "Snapshot": "._snapshot",
+    "SnapshotDiff": "._snapshot",
+    "TransportError": "._errors",
+    "User": "._models",
+    "UserQuery": "._types",
+    "UserStatus": "._models",
+    "UserdirError": "._errors",
+    "available_providers": "._provider",
+    "diff_snapshots": "._snapshot",
+    "load_provider": "._provider",
+    "normalize_email": "._models",
+    "reconcile": "._reconcile",
 }
 
 # A library logs, it does not print: silent unless the application configures logging.

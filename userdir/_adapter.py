@@ -20,10 +20,10 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 
-from .config import ProviderSettings
-from .http import ClientOptions, ErrorDetails, RateWindow
-from .models import User
-from .types import FILTERS, ListPlan, Lookup, UserQuery
+from ._config import ProviderSettings
+from ._http import ClientOptions, ErrorDetails, RateWindow
+from ._models import User
+from ._types import FILTERS, ListPlan, Lookup, UserQuery
 
 __all__ = ["OPTIONAL_OPERATIONS", "Adapter", "SettingsT", "default_error_details"]
 

@@ -14,7 +14,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .reconcile import ReconciliationReport
+    from ._reconcile import ReconciliationReport
 
 __all__ = ["render_html"]
 

@@ -16,10 +16,10 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from .errors import InvalidResponseError, NormalizationError, PaginationError, UserdirError
-from .models import User
-from .pagination import Page, PageRequest, PagingFault
-from .types import ListPlan, UserQuery
+from ._errors import InvalidResponseError, NormalizationError, PaginationError, UserdirError
+from ._models import User
+from ._pagination import Page, PageRequest, PagingFault
+from ._types import ListPlan, UserQuery
 
 __all__ = ["ErrorPolicy", "Listing", "ProviderReport", "Rejection", "describe_invalid"]
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
 
-from .models import User
+from ._models import User
 
 __all__ = [
     "COLUMNS",

@@ -27,8 +27,8 @@ See docs/writing-a-plugin.md.
 from __future__ import annotations
 
 from ._adapter import OPTIONAL_OPERATIONS, Adapter, default_error_details
-from .config import ProviderSettings
-from .errors import (
+from ._config import ProviderSettings
+from ._errors import (
     AuthenticationError,
     BadRequestError,
     InvalidResponseError,
@@ -42,10 +42,10 @@ from .errors import (
     TransportError,
     UserdirError,
 )
-from .hookspecs import hookimpl
-from .http import ClientOptions, ErrorDetails, RateWindow, quote_segment
-from .models import User, UserStatus, normalize_email
-from .pagination import (
+from ._hookspecs import hookimpl
+from ._http import ClientOptions, ErrorDetails, RateWindow, quote_segment
+from ._models import User, UserStatus, normalize_email
+from ._pagination import (
     CursorPagination,
     NextLinkPagination,
     OffsetPagination,
@@ -55,7 +55,7 @@ from .pagination import (
     Paginator,
     SinglePage,
 )
-from .types import ListPlan, Lookup, UserQuery, json_object
+from ._types import ListPlan, Lookup, UserQuery, json_object
 
 __all__ = [
     "OPTIONAL_OPERATIONS",

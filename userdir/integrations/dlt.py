@@ -27,9 +27,9 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError("the dlt source needs the extra: pip install 'userdir[dlt]'") from exc
 
-from userdir.directory import Directory
-from userdir.models import TEXT_COLUMNS, User
-from userdir.provider import Provider
+from userdir._directory import Directory
+from userdir._models import TEXT_COLUMNS, User
+from userdir._provider import Provider
 
 __all__ = ["COLUMNS", "userdir_source", "users_resource"]
 

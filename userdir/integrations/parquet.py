@@ -18,8 +18,8 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError("Parquet output needs the extra: pip install 'userdir[parquet]'") from exc
 
+from userdir._models import TEXT_COLUMNS, User
 from userdir._output import atomic_write
-from userdir.models import TEXT_COLUMNS, User
 
 __all__ = ["SCHEMA", "write_parquet"]
 

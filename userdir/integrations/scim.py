@@ -33,7 +33,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError("SCIM output needs the extra: pip install 'userdir[scim]'") from exc
 
-from userdir.models import User
+from userdir._models import User
 
 __all__ = ["SCIM_NAMESPACE", "ScimResource", "to_scim", "to_scim_dict", "to_scim_list"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from userdir.http import Clock
+from userdir._http import Clock
 
 __all__ = ["FakeClock"]
 

@@ -84,11 +84,11 @@ from userdir import (
 )
 from userdir._adapter import OPTIONAL_OPERATIONS
 from userdir._adapter import _check_facts as _check_class_facts
-from userdir.config import env_var_name, secret_fields
-from userdir.pagination import PagingFault
+from userdir._config import env_var_name, secret_fields
+from userdir._pagination import PagingFault
+from userdir._plugins import AdapterRegistry, adapter_registry, default_plugin_manager
+from userdir._plugins import get_plugin_manager as _new_plugin_manager
 from userdir.plugin import Adapter, ListPlan, Page, PageRequest, hookimpl
-from userdir.plugins import AdapterRegistry, adapter_registry, default_plugin_manager
-from userdir.plugins import get_plugin_manager as _new_plugin_manager
 from userdir.testing.clock import FakeClock
 from userdir.testing.providers import sandbox_for, sandbox_provider
 from userdir.testing.sandbox import Fault, Sandbox

@@ -7,10 +7,10 @@ from typing import Any
 
 import pluggy
 
-from userdir.errors import ConfigurationError
-from userdir.http import Clock
-from userdir.plugins import adapter_registry, default_plugin_manager
-from userdir.provider import Provider, load_provider
+from userdir._errors import ConfigurationError
+from userdir._http import Clock
+from userdir._plugins import adapter_registry, default_plugin_manager
+from userdir._provider import Provider, load_provider
 from userdir.testing.sandbox import Sandbox
 
 __all__ = ["sandbox_for", "sandbox_provider"]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from userdir.plugins import PluginManager
+    from userdir._plugins import PluginManager
     from userdir.testing.clock import FakeClock
 
 CONFORMANCE_CHECK = "conformance_check"
@@ -30,7 +30,7 @@ CONFORMANCE_CHECK = "conformance_check"
 def userdir_plugin_manager() -> PluginManager:
     """A fresh plugin manager with every installed plugin; register throwaway
     plugins on it freely, nothing leaks into other tests."""
-    from userdir.plugins import get_plugin_manager
+    from userdir._plugins import get_plugin_manager
 
     return get_plugin_manager()
 

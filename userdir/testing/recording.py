@@ -31,7 +31,7 @@ import httpx
 from pydantic import SecretStr
 
 from userdir import Provider, load_provider
-from userdir.errors import ConfigurationError, NotFoundError, redact
+from userdir._errors import ConfigurationError, NotFoundError, redact
 from userdir.testing.providers import sandbox_for
 
 __all__ = ["SECRET_HEADERS", "SECRET_QUERY_PARAMETERS", "cassette", "record_provider"]
@@ -59,7 +59,7 @@ def cassette(
     """A vcrpy cassette at *path*: recording (``record=True``) or strict replay.
 
     ``secrets`` (and every secret userdir has read into settings, see
-    :func:`userdir.errors.register_secret`) are replaced wherever they appear:
+    :func:`userdir._errors.register_secret`) are replaced wherever they appear:
     URLs, request and response headers and bodies.
     """
     import vcr  # dev dependency

@@ -27,7 +27,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from ._adapter import Adapter
-    from .models import User
+    from ._models import User
 
 __all__ = ["hookimpl", "hookspec"]
 

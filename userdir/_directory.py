@@ -47,13 +47,13 @@ from typing import Any
 import pluggy
 from typing_extensions import Self
 
+from ._config import env_var_name, load_config_file
+from ._errors import ConfigurationError, NotFoundError, ProviderError, UserdirError
 from ._listing import ERROR_POLICIES, ErrorPolicy, ProviderReport
-from .config import env_var_name, load_config_file
-from .errors import ConfigurationError, NotFoundError, ProviderError, UserdirError
-from .models import User, normalize_email
-from .plugins import adapter_registry, default_plugin_manager
-from .provider import Provider, StatusFilter, load_provider
-from .types import Since, UserQuery
+from ._models import User, normalize_email
+from ._plugins import adapter_registry, default_plugin_manager
+from ._provider import Provider, StatusFilter, load_provider
+from ._types import Since, UserQuery
 
 __all__ = ["AsyncDirectory", "Directory", "DirectoryReport", "Matches"]
 

@@ -31,11 +31,11 @@ from typing import IO, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ._directory import DirectoryReport
+from ._errors import ConfigurationError
+from ._models import User
 from ._output import Writer, atomic_write, printable
 from ._version import __version__
-from .directory import DirectoryReport
-from .errors import ConfigurationError
-from .models import User
 
 __all__ = [
     "MOVER_FIELDS",

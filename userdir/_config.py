@@ -29,7 +29,7 @@ folder is ignored, so it cannot point userdir at another server or credential.
 variable of the provider's own prefix: ``<PROVIDER>_`` followed by uppercase
 letters, digits and underscores (``FREDDY_PROD_KEY``, ``EJENTO_TOKEN_STAGING``).
 Anything else (``AWS_SECRET_ACCESS_KEY``, ``GITHUB_TOKEN``, ``freddy_key``) is a
-:class:`~userdir.errors.ConfigurationError`: a config file must not be able to
+:class:`~userdir._errors.ConfigurationError`: a config file must not be able to
 make userdir send another tool's credential to a provider's host.
 
 **What a secret may hold.** Printable ASCII only: a line break, tab, NUL or other
@@ -39,7 +39,7 @@ the setting and its env var, never the value. HTTP headers cannot carry such a
 value, and the HTTP library's own error would quote it.
 
 Every secret read into settings is registered with
-:func:`userdir.errors.register_secret`, so no userdir error can show it.
+:func:`userdir._errors.register_secret`, so no userdir error can show it.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from ._compat import tomllib
-from .errors import ConfigurationError, register_secret
+from ._errors import ConfigurationError, register_secret
 
 __all__ = [
     "CONFIG_ENV_VAR",

@@ -25,9 +25,9 @@ from typing import Any
 
 import pluggy
 
-from . import hookspecs
+from . import _hookspecs as hookspecs
 from ._adapter import Adapter
-from .errors import ConfigurationError
+from ._errors import ConfigurationError
 
 __all__ = [
     "ENTRY_POINT_GROUP",

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigurationError
-from .models import User, UserStatus, normalize_email
-from .pagination import Page, PageRequest, Paginator
+from ._errors import ConfigurationError
+from ._models import User, UserStatus, normalize_email
+from ._pagination import Page, PageRequest, Paginator
 
 if TYPE_CHECKING:
     pass

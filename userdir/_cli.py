@@ -37,15 +37,15 @@ from typing import Any, TypeVar
 
 import click
 
+from ._directory import Directory
+from ._errors import ConfigurationError, UserdirError
 from ._listing import ERROR_POLICIES
+from ._models import User
 from ._output import FORMATS, Writer, atomic_write, printable, terminal_text, write_users
+from ._plugins import adapter_registry, default_plugin_manager
+from ._reconcile import MATCHERS, ReconciliationReport, load_id_map, reconcile
+from ._snapshot import Snapshot, diff_snapshots, write_snapshot
 from ._version import __version__
-from .directory import Directory
-from .errors import ConfigurationError, UserdirError
-from .models import User
-from .plugins import adapter_registry, default_plugin_manager
-from .reconcile import MATCHERS, ReconciliationReport, load_id_map, reconcile
-from .snapshot import Snapshot, diff_snapshots, write_snapshot
 
 __all__ = [
     "EXIT_ERROR",
@@ -135,7 +135,7 @@ def _progress(users: Iterable[User]) -> Iterator[User]:
 
 
 class _WaitProgress(logging.Handler):
-    """Shows the pacing waits ``userdir.http`` logs ("waiting 45 s (freddy rate
+    """Shows the pacing waits ``userdir._http`` logs ("waiting 45 s (freddy rate
     limit)") on the progress line. The wait is read from the record's
     ``userdir_wait`` (seconds), ``userdir_wait_reason`` and ``userdir_provider``."""
 

@@ -39,9 +39,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ._compat import tomllib
+from ._errors import ConfigurationError
+from ._models import User, UserStatus
 from ._output import markdown_cell, neutralize_cell
-from .errors import ConfigurationError
-from .models import User, UserStatus
 
 __all__ = [
     "CONFLICT_KINDS",

@@ -25,16 +25,8 @@ import pluggy
 from pydantic import SecretStr
 
 from ._adapter import Adapter
-from ._listing import (
-    SHAPE_ERRORS,
-    ErrorPolicy,
-    Listing,
-    ProviderReport,
-    describe_invalid,
-    record_id,
-)
-from .config import ProviderSettings, file_settings, resolve_settings
-from .errors import (
+from ._config import ProviderSettings, file_settings, resolve_settings
+from ._errors import (
     ConfigurationError,
     NormalizationError,
     NotFoundError,
@@ -43,7 +35,7 @@ from .errors import (
     UserdirError,
     scrub_chain,
 )
-from .http import (
+from ._http import (
     AsyncClient,
     ClientOptions,
     Clock,
@@ -53,10 +45,18 @@ from .http import (
     SyncClient,
     pacing_windows,
 )
-from .models import User, UserStatus, normalize_email
-from .pagination import Page, PageRequest, Paginator
-from .plugins import adapter_registry, default_plugin_manager
-from .types import ListPlan, Lookup, Since, UserQuery
+from ._listing import (
+    SHAPE_ERRORS,
+    ErrorPolicy,
+    Listing,
+    ProviderReport,
+    describe_invalid,
+    record_id,
+)
+from ._models import User, UserStatus, normalize_email
+from ._pagination import Page, PageRequest, Paginator
+from ._plugins import adapter_registry, default_plugin_manager
+from ._types import ListPlan, Lookup, Since, UserQuery
 
 __all__ = ["AListed", "Listed", "Provider", "available_providers", "load_provider"]
 
@@ -159,7 +159,7 @@ def load_provider(
 
     Settings come from keywords, then env vars (``<NAME>_<SETTING>``), then the
     ``[name]`` table of *config* (a parsed ``userdir.toml``, see
-    :func:`userdir.config.load_config_file`), then the adapter's defaults.
+    :func:`userdir._config.load_config_file`), then the adapter's defaults.
     ``transport`` is any httpx transport; an ``httpx.MockTransport`` (e.g. a
     sandbox) serves both sync and async use.
 

@@ -5,7 +5,7 @@ refuses absolute URLs to any other origin, and links that are not http(s) URLs
 at all, so credentials never leave it), adds the auth headers and
 ``User-Agent: userdir/<version>``, paces requests with a client-side limiter,
 retries what is worth retrying, and turns failures into the typed errors of
-:mod:`userdir.errors` (no httpx exception is ever chained onto one: they can
+:mod:`userdir._errors` (no httpx exception is ever chained onto one: they can
 carry header values).
 
 The retry rules are pure functions and one sans-IO generator,
@@ -23,7 +23,7 @@ at once, saying when to retry (``.retry_after`` seconds, and the UTC time).
 Our own pacing of a provider's *published* limits (:class:`RateWindow`, any
 number of windows, e.g. Freddy's 100/minute and 1000/hour) is not capped:
 a long listing waits its turn. Every wait over 2 s is logged at INFO on
-``userdir.http`` with the record attributes ``userdir_wait`` (seconds),
+``userdir._http`` with the record attributes ``userdir_wait`` (seconds),
 ``userdir_wait_reason`` and ``userdir_provider``; shorter ones at DEBUG.
 
 Retry delay, for attempt ``n`` (0-based)::
@@ -83,8 +83,7 @@ import httpx
 import pydantic_core
 from pydantic import SecretStr
 
-from ._version import __version__
-from .errors import (
+from ._errors import (
     AuthenticationError,
     BadRequestError,
     InvalidResponseError,
@@ -97,7 +96,8 @@ from .errors import (
     TransportError,
     register_secret,
 )
-from .pagination import PageRequest
+from ._pagination import PageRequest
+from ._version import __version__
 
 __all__ = [
     "USER_AGENT",
