@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from userdir.cli import cli
+from userdir._cli import cli
 
 
 def run(*args: str) -> Result:
@@ -152,7 +152,7 @@ def test_demo_lists_all_three_and_reconciles() -> None:
 
 def test_the_installed_command_runs_without_color_in_a_pipe() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "userdir.cli", "demo", "--limit", "1"],
+        [sys.executable, "-m", "userdir._cli", "demo", "--limit", "1"],
         capture_output=True,
         text=True,
         env={"NO_COLOR": "1", "PATH": ""},

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from userdir import ConfigurationError, Directory
-from userdir.config import default_config_path, file_settings, load_config_file
-from userdir.plugins import adapter_registry, default_plugin_manager
+from userdir._config import default_config_path, file_settings, load_config_file
+from userdir._plugins import adapter_registry, default_plugin_manager
 
 #: A table that would fail loudly if read: no provider has this name.
 TRAP = "[trap]\nbase_url = 'https://attacker.example'\n"

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from userdir._plugins import get_plugin_manager
 from userdir.plugin import (
     Adapter,
     ClientOptions,
@@ -30,7 +31,6 @@ from userdir.plugin import (
     UserQuery,
     hookimpl,
 )
-from userdir.plugins import get_plugin_manager
 from userdir.testing import CHECKS, ConformanceError, ConformanceKit, conformance_checks
 
 ACME = Path(__file__).resolve().parents[1] / "examples" / "plugin_acme"

@@ -369,8 +369,8 @@ def test_from_env_raises_on_a_present_but_invalid_setting() -> None:
 def test_from_env_skips_a_provider_whose_plugin_breaks_and_keeps_the_others() -> None:
     from pydantic import SecretStr
 
+    from userdir._plugins import get_plugin_manager
     from userdir.plugin import Adapter, ClientOptions, ListPlan, ProviderSettings, hookimpl
-    from userdir.plugins import get_plugin_manager
 
     class BrokenSettings(ProviderSettings):
         base_url: str = "https://api.broken.test"

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 import userdir
-from userdir import hookspecs
+from userdir import _hookspecs as hookspecs
 from userdir._adapter import OPTIONAL_OPERATIONS
+from userdir._plugins import PluginManager, get_plugin_manager
 from userdir.plugin import Adapter
-from userdir.plugins import PluginManager, get_plugin_manager
 from userdir.testing import (
     ConformanceError,
     ConformanceKit,

@@ -29,8 +29,9 @@ from userdir import (
     InvalidResponseError,
     NormalizationError,
 )
+from userdir._cli import cli
 from userdir._compat import tomllib
-from userdir.cli import cli
+from userdir._plugins import PluginManager, default_plugin_manager, get_plugin_manager
 from userdir.plugin import (
     Adapter,
     ClientOptions,
@@ -44,7 +45,6 @@ from userdir.plugin import (
     UserQuery,
     hookimpl,
 )
-from userdir.plugins import PluginManager, default_plugin_manager, get_plugin_manager
 from userdir.testing import ConformanceKit, FakeClock, sandbox_provider
 from userdir.testing.recording import record_provider
 

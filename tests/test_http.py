@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from userdir.errors import (
+from userdir._errors import (
     AuthenticationError,
     BadRequestError,
     InvalidResponseError,
@@ -24,7 +24,7 @@ from userdir.errors import (
     ServerError,
     TransportError,
 )
-from userdir.http import (
+from userdir._http import (
     MAX_SERVER_WAIT,
     USER_AGENT,
     ClientOptions,
@@ -40,7 +40,7 @@ from userdir.http import (
     quote_segment,
     retry_delay,
 )
-from userdir.pagination import PageRequest
+from userdir._pagination import PageRequest
 from userdir.testing import FakeClock
 
 

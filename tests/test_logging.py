@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from userdir.cli import cli
+from userdir._cli import cli
 
 PACKAGE = Path(__file__).resolve().parents[1] / "userdir"
 #: Where printing is the job: the command line, and the recorder's __main__.

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from userdir import User, UserStatus, normalize_email
+from userdir._models import OPTIONAL_TEXT_FIELDS
 from userdir._output import write_users
-from userdir.models import OPTIONAL_TEXT_FIELDS
-from userdir.snapshot import Snapshot, write_snapshot
+from userdir._snapshot import Snapshot, write_snapshot
 from userdir.testing import sandbox_provider
 from userdir_freddy.sandbox import SANDBOX_ORGANIZATION_ID
 

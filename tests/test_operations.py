@@ -29,8 +29,9 @@ from userdir import (
     TransportError,
     User,
 )
+from userdir._http import RateLimiter, RateWindow, RequestCore, RetryPolicy
 from userdir._listing import Listing, ProviderReport
-from userdir.http import RateLimiter, RateWindow, RequestCore, RetryPolicy
+from userdir._plugins import get_plugin_manager
 from userdir.plugin import (
     Adapter,
     BadRequestError,
@@ -45,7 +46,6 @@ from userdir.plugin import (
     UserQuery,
     hookimpl,
 )
-from userdir.plugins import get_plugin_manager
 from userdir.testing import FakeClock
 
 # -- a tiny adapter ------------------------------------------------------------------

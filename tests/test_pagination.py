@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from userdir.pagination import (
+from userdir._pagination import (
     CursorPagination,
     NextLinkPagination,
     OffsetPagination,

@@ -14,8 +14,10 @@ import pytest
 from pydantic import SecretStr
 
 import userdir
-from userdir import ConfigurationError, User, plugins
-from userdir import hookspecs as specs
+from userdir import ConfigurationError, User
+from userdir import _hookspecs as specs
+from userdir import _plugins as plugins
+from userdir._plugins import PluginManager, adapter_registry, get_plugin_manager
 from userdir.plugin import (
     Adapter,
     ClientOptions,
@@ -29,7 +31,6 @@ from userdir.plugin import (
     UserQuery,
     hookimpl,
 )
-from userdir.plugins import PluginManager, adapter_registry, get_plugin_manager
 from userdir.testing import sandbox_provider
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from userdir.cli import cli
+from userdir._cli import cli
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 TEXT = README.read_text()

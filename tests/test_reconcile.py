@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from userdir import ConfigurationError, User, reconcile
-from userdir.reconcile import MATCHERS, SCHEMA, load_id_map
+from userdir._reconcile import MATCHERS, SCHEMA, load_id_map
 from userdir.testing import sandbox_provider
 
 
@@ -204,7 +204,7 @@ def test_a_match_that_needs_compatibility_folding_is_for_a_human(
 
 
 def test_a_possible_match_shows_in_the_terminal_table_and_the_html_report() -> None:
-    from userdir.cli import _render_report
+    from userdir._cli import _render_report
 
     one = user("freddy", "1", email="kim@example.com")
     two = user("ejento", "2", email="\u212aim@example.com")
@@ -394,7 +394,7 @@ def test_a_100000_user_chain_is_one_identity_without_recursion() -> None:
 
 
 def test_union_by_size_keeps_the_trees_flat() -> None:
-    from userdir.reconcile import _UnionFind
+    from userdir._reconcile import _UnionFind
 
     links = _UnionFind(100)
     for n in range(1, 100):

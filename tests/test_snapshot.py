@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from userdir import ConfigurationError, Directory, User, diff_snapshots
-from userdir.snapshot import Snapshot, write_snapshot
+from userdir._snapshot import Snapshot, write_snapshot
 from userdir.testing import FakeClock, sandbox_for, sandbox_provider
 
 NOW = datetime(2025, 11, 15, 10, 30, tzinfo=timezone.utc)
@@ -103,7 +103,7 @@ def test_diff_json_lists_ids(tmp_path: Path) -> None:
     two = User(provider="freddy", native_id="b", status="active")
     stream_a, stream_b = io.StringIO(), io.StringIO()
     from userdir import ProviderReport
-    from userdir.directory import DirectoryReport
+    from userdir._directory import DirectoryReport
 
     done = DirectoryReport(providers={"freddy": ProviderReport("freddy", complete=True)})
     write_snapshot([one], stream_a, report=done, now=NOW)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 import userdir
-from userdir.plugins import adapter_registry, default_plugin_manager
+from userdir._plugins import adapter_registry, default_plugin_manager
 from userdir.testing import sandbox_for
 from userdir.testing.recording import (
     REDACTED,

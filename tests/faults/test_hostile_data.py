@@ -11,8 +11,8 @@ import pytest
 
 import userdir
 from userdir import BadRequestError, NotFoundError, User
+from userdir._http import quote_segment
 from userdir._output import neutralize_cell, write_users
-from userdir.http import quote_segment
 
 from .faultkit import Env, Records, every_provider, open_env
 

@@ -22,8 +22,8 @@ import pytest
 from pydantic import SecretStr
 
 from userdir import InvalidResponseError, TransportError
-from userdir.http import AsyncClient, ClientOptions, RequestCore, RetryPolicy, SyncClient
-from userdir.pagination import PageRequest
+from userdir._http import AsyncClient, ClientOptions, RequestCore, RetryPolicy, SyncClient
+from userdir._pagination import PageRequest
 from userdir.testing import FakeClock
 
 Handler = Callable[[socket.socket, threading.Event], None]

@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-import userdir.cli
+import userdir._cli
 from userdir import ConfigurationError, Directory, ProviderReport, User, diff_snapshots
+from userdir._cli import cli
+from userdir._directory import DirectoryReport
 from userdir._output import atomic_write, markdown_cell
-from userdir.cli import cli
-from userdir.directory import DirectoryReport
-from userdir.reconcile import reconcile
-from userdir.snapshot import Snapshot, write_snapshot
+from userdir._reconcile import reconcile
+from userdir._snapshot import Snapshot, write_snapshot
 from userdir.testing import FakeClock, sandbox_for, sandbox_provider
 from userdir.testing.sandbox import Sandbox
 
@@ -60,7 +60,7 @@ def use_directory(
         return Directory([provider], on_error=policy or on_error)  # type: ignore[arg-type]
 
     chosen, policy = sandbox, on_error
-    monkeypatch.setattr(userdir.cli, "_directory", fake)
+    monkeypatch.setattr(userdir._cli, "_directory", fake)
     return sandbox
 
 
@@ -276,7 +276,7 @@ def test_an_unexpected_exception_is_one_line_and_debug_shows_the_traceback(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise ValueError("token=s3cret")  # a bug's message is not printed: it could hold anything
 
-    monkeypatch.setattr(userdir.cli, "_directory", broken)
+    monkeypatch.setattr(userdir._cli, "_directory", broken)
     result = run("users")
     assert result.exit_code == 1
     line = one_line(result.stderr)
@@ -292,8 +292,8 @@ def test_an_unexpected_exception_is_one_line_and_debug_shows_the_traceback(
 def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """stdout and stderr are terminals; colour off, so any ESC is a leak."""
     monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setattr(userdir.cli, "_stdout_tty", lambda: True)
-    monkeypatch.setattr(userdir.cli, "_stderr_tty", lambda: True)
+    monkeypatch.setattr(userdir._cli, "_stdout_tty", lambda: True)
+    monkeypatch.setattr(userdir._cli, "_stderr_tty", lambda: True)
 
 
 def assert_clean(text: str) -> None:
@@ -392,7 +392,7 @@ def test_the_markdown_report_escapes_html_and_neutralizes_javascript_links() -> 
 def test_a_pacing_wait_shows_on_the_progress_line_and_the_handler_goes_away(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(userdir.cli, "_stderr_tty", lambda: True)
+    monkeypatch.setattr(userdir._cli, "_stderr_tty", lambda: True)
     monkeypatch.setenv("NO_COLOR", "1")
     http = logging.getLogger("userdir.http")
     before = (list(http.handlers), http.level)
@@ -409,7 +409,7 @@ def test_a_pacing_wait_shows_on_the_progress_line_and_the_handler_goes_away(
         )
         return write_users(*args, **kwargs)
 
-    monkeypatch.setattr(userdir.cli, "write_users", waits_then_writes)
+    monkeypatch.setattr(userdir._cli, "write_users", waits_then_writes)
     result = run("users", "freddy", "--sandbox", "--format", "jsonl")
     assert result.exit_code == 0
     assert "\rwaiting 45 s (freddy rate limit)" in result.stderr

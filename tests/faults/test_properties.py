@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from userdir import NormalizationError, Provider, User
-from userdir.pagination import (
+from userdir._pagination import (
     CursorPagination,
     NextLinkPagination,
     OffsetPagination,

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from userdir import InvalidResponseError, NormalizationError, User
+from userdir._http import MAX_JSON_DEPTH
 from userdir._output import write_users
-from userdir.http import MAX_JSON_DEPTH
 
 from .faultkit import PAGE, Env, Records, depth_of, drain, every_provider, nested
 

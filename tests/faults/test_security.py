@@ -32,6 +32,7 @@ from userdir import (
     UserdirError,
 )
 from userdir._output import write_users
+from userdir._plugins import get_plugin_manager
 from userdir.plugin import (
     Adapter,
     BadRequestError,
@@ -44,7 +45,6 @@ from userdir.plugin import (
     UserQuery,
     hookimpl,
 )
-from userdir.plugins import get_plugin_manager
 from userdir.testing import FakeClock, Fault, sandbox_for, sandbox_provider
 from userdir.testing.sandbox import Sandbox
 

@@ -17,7 +17,7 @@ import email.utils
 import pytest
 
 from userdir import RateLimitError, ServerError, TransportError
-from userdir.http import Clock
+from userdir._http import Clock
 from userdir.testing import sandbox_provider
 from userdir.testing.sandbox import FaultKind
 

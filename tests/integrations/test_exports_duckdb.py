@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 from click.testing import CliRunner
 
-from userdir.cli import cli
+from userdir._cli import cli
 
 COLUMNS = "id, provider, native_id, email, status, is_admin, full_name"
 # JSON carries timestamps as ISO text; read both files as instants to compare them.

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from userdir import reconcile
-from userdir.cli import cli
+from userdir._cli import cli
 from userdir.testing import sandbox_provider
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from scim2_models import Context, EnterpriseUser, ListResponse
 
 from userdir import User
-from userdir.cli import cli
+from userdir._cli import cli
 from userdir.integrations.scim import SCIM_NAMESPACE, ScimResource, to_scim_dict, to_scim_list
 from userdir.testing import sandbox_provider
 
