@@ -30,14 +30,10 @@ import httpx
 import pydantic
 
 import userdir
-from userdir.http import Clock
-from userdir.testing import Sandbox, json_response
+from userdir.testing import FakeClock, Sandbox, json_response
 from userdir.testing.people import people
-from userdir_ejento.adapter import normalize as ejento_normalize
 from userdir_ejento.sandbox import EjentoSandbox
-from userdir_freddy.adapter import normalize as freddy_normalize
 from userdir_freddy.sandbox import FreddySandbox
-from userdir_pneumatic.adapter import normalize as pneumatic_normalize
 from userdir_pneumatic.sandbox import PneumaticSandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,12 +41,24 @@ PROVIDERS = ("freddy", "pneumatic", "ejento")
 #: Every built-in provider's maximum (and default) page size.
 PAGE_SIZE = 100
 
-#: Each provider's adapter function: one wire record to a ``User``.
-NORMALIZE: dict[str, Callable[[Mapping[str, Any]], userdir.User]] = {
-    "freddy": freddy_normalize,
-    "pneumatic": pneumatic_normalize,
-    "ejento": ejento_normalize,
+_SANDBOXES: dict[str, type[Sandbox]] = {
+    "freddy": FreddySandbox,
+    "pneumatic": PneumaticSandbox,
+    "ejento": EjentoSandbox,
 }
+
+
+@functools.cache
+def sandbox_provider(name: str) -> userdir.Provider:
+    """Provider *name* configured with its sandbox's settings (one per process;
+    benchmarks that only normalize never send a request through it)."""
+    return userdir.load_provider(name, environ={}, **_SANDBOXES[name]().settings)
+
+
+def normalizer(name: str) -> Callable[[Mapping[str, Any]], userdir.User]:
+    """Provider *name*'s adapter ``normalize``: one wire record to a ``User``."""
+    return sandbox_provider(name).adapter.normalize
+
 
 # -- data -------------------------------------------------------------------------------
 
@@ -59,8 +67,7 @@ _POOL = people(400)
 
 @functools.cache
 def _templates(provider: str) -> tuple[dict[str, Any], ...]:
-    sandbox = {"freddy": FreddySandbox, "pneumatic": PneumaticSandbox, "ejento": EjentoSandbox}
-    return tuple(sandbox[provider]().users)
+    return tuple(_SANDBOXES[provider]().users)
 
 
 def _copy(value: Any) -> Any:
@@ -303,28 +310,19 @@ def minimum_requests(provider: str, count: int, page_size: int = PAGE_SIZE) -> i
 # -- a server in front of a sandbox ----------------------------------------------------------
 
 
-class SimulatedClock(Clock):
-    """Time that moves only when someone sleeps (like ``userdir.testing.FakeClock``)
+class SimulatedClock(FakeClock):
+    """Time that moves only when someone sleeps (``userdir.testing.FakeClock``)
     but keeps no log of the sleeps, so a million-user listing stays flat."""
 
     def __init__(self, start: float = 1_763_202_600.0) -> None:
-        self.start = self.now = start
-        self.sleeps = 0
-        self._lock = threading.Lock()
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return self.now
+        super().__init__(start)
+        self.start = start
+        self.naps = 0
 
     def sleep(self, seconds: float) -> None:
         with self._lock:
             self.now += max(seconds, 0.0)
-            self.sleeps += 1
-
-    async def asleep(self, seconds: float) -> None:
-        self.sleep(seconds)
+            self.naps += 1
 
     @property
     def elapsed(self) -> float:
@@ -349,12 +347,12 @@ class Server:
         *,
         rate_limit: int | None = None,
         window: float = 60.0,
-        clock: Clock | None = None,
+        clock: FakeClock | None = None,
     ) -> None:
         self.sandbox = sandbox
         self.rate_limit = rate_limit
         self.window = window
-        self.clock = clock or Clock()
+        self.clock = clock or SimulatedClock()
         self.requests = 0
         self.statuses: Counter[int] = Counter()
         self.busy = 0.0
@@ -395,7 +393,7 @@ class Server:
 
 
 def provider_for(
-    server: Server, *, clock: Clock | None = None, **settings: Any
+    server: Server, *, clock: FakeClock | None = None, **settings: Any
 ) -> userdir.Provider:
     """The provider of *server*'s sandbox, talking to it through *server*."""
     sandbox = server.sandbox

@@ -19,9 +19,9 @@ import pytest
 from userdir import User, reconcile
 
 from .shared import (
-    NORMALIZE,
     PROVIDERS,
     Section,
+    normalizer,
     peak_rss_mib,
     record,
     reset_peak_rss,
@@ -44,7 +44,7 @@ def reconcile_job(total: int) -> dict[str, Any]:
     for i, name in enumerate(PROVIDERS):  # thirds; each starts half a third after the last
         share = total * (i + 1) // 3 - total * i // 3
         first = total * i // 6
-        normalize = NORMALIZE[name]
+        normalize = normalizer(name)
         users += [normalize(record(name, p)) for p in range(first, first + share)]
     gc.enable()
     gc.collect()
