@@ -220,8 +220,9 @@ class User(BaseModel):
             value = self.__dict__[name]
             if value is None or value.tzinfo is timezone.utc:
                 continue
-            if value.tzinfo is None:
-                value = value.replace(tzinfo=timezone.utc)
+            offset = value.utcoffset()
+            if not offset:  # naive (read as UTC), or a zero offset in another tzinfo
+                value = value.replace(tzinfo=timezone.utc)  # (pydantic's own for "Z")
             else:
                 try:
                     value = value.astimezone(timezone.utc)
