@@ -49,7 +49,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -95,9 +95,6 @@ class ProviderSettings(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-    #: Provider name; set by the subclass, used for env var names and errors.
-    provider_name: ClassVar[str] = ""
 
     base_url: str
     timeout: float = Field(

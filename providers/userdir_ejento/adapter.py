@@ -89,8 +89,6 @@ class EjentoSettings(ProviderSettings):
     (see the module docstring); set them to the endpoint your deployment has.
     """
 
-    provider_name = NAME
-
     subscription_key: SecretStr = Field(
         min_length=1, description="Azure API Management key, sent as Ocp-Apim-Subscription-Key."
     )

@@ -55,8 +55,6 @@ MAX_PAGE = 100  # /v1/user default limit; member search "take" is 1..100
 
 
 class FreddySettings(ProviderSettings):
-    provider_name = NAME
-
     base_url: str = "https://api.aitronos.com"
     api_key: SecretStr = Field(description="An API key (ak_...) or a bearer token.")
     auth_scheme: Literal["x-api-key", "bearer"] = Field(

@@ -73,8 +73,6 @@ def _comma_list(value: Any) -> Any:
 
 
 class PneumaticSettings(ProviderSettings):
-    provider_name = NAME  # until the core stops reading it (env names come from the adapter)
-
     base_url: str = "https://api.pneumatic.app"
     api_key: SecretStr = Field(description="An API key (pn-...), sent as Authorization: Bearer.")
     user_types: tuple[UserType, ...] = Field(
