@@ -840,6 +840,7 @@ class SyncClient:
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
+        self._watchdog = _Watchdog(self._cut_sockets)
 
     def send(self, page_request: PageRequest) -> httpx.Response:
         flow = self.core.flow(page_request)
@@ -873,17 +874,9 @@ class SyncClient:
         if self._closed.is_set():
             raise self.core.closed()
         deadline = time.monotonic() + self.timeout
-        expired = threading.Event()
-
-        def expire() -> None:
-            expired.set()
-            self._cut_sockets()
-
-        watchdog = threading.Timer(self.timeout, expire)
-        watchdog.daemon = True
         _phase_timeouts(request, self.timeout)
         request.extensions["trace"] = self._trace
-        watchdog.start()
+        self._watchdog.arm(deadline)
         try:
             response = self._http.send(request, stream=True)
             try:
@@ -902,7 +895,7 @@ class SyncClient:
             # Which came first decides the story: our close, our deadline, the server.
             if self._closed.is_set():
                 raise self.core.closed() from None
-            if expired.is_set() or isinstance(exc, httpx.TimeoutException):
+            if self._watchdog.fired() or isinstance(exc, httpx.TimeoutException):
                 return self.core.timed_out(self.timeout, type(exc).__name__)
             if isinstance(exc, httpx.TransportError):
                 return exc
@@ -910,7 +903,7 @@ class SyncClient:
                 f"unreadable response ({type(exc).__name__})", provider=self.core.provider
             ) from None
         finally:
-            watchdog.cancel()
+            self._watchdog.disarm()
 
     def _trace(self, event: str, info: Mapping[str, Any]) -> None:
         """httpcore's trace hook: note every socket this client opens, so
@@ -937,8 +930,65 @@ class SyncClient:
         """Close the client; a request in flight in another thread ends promptly
         with :class:`TransportError`, and no new request starts."""
         self._closed.set()
+        self._watchdog.stop()
         self._cut_sockets()
         self._http.close()
+
+
+class _Watchdog:
+    """Cuts a client's sockets when the attempt in flight passes its deadline.
+
+    One thread per client, started on first use and gone after ten seconds idle,
+    not one timer thread per request (that cost ~1 ms a page): a client sends
+    one attempt at a time, so there is one deadline to watch.
+    """
+
+    IDLE = 10.0
+
+    def __init__(self, fire: Callable[[], None]) -> None:
+        self._fire = fire
+        self._cond = threading.Condition()
+        self._due: float | None = None
+        self._fired = False
+        self._stopped = False
+        self._running = False
+
+    def arm(self, deadline: float) -> None:
+        with self._cond:
+            self._due, self._fired = deadline, False
+            if not self._running and not self._stopped:
+                self._running = True
+                threading.Thread(target=self._run, name="userdir-watchdog", daemon=True).start()
+            self._cond.notify()
+
+    def disarm(self) -> None:
+        with self._cond:
+            self._due = None
+
+    def fired(self) -> bool:
+        """Whether the deadline of the last attempt passed (its sockets were cut)."""
+        with self._cond:
+            return self._fired
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped, self._due = True, None
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._stopped:
+                if self._due is None:
+                    if not self._cond.wait(self.IDLE) and self._due is None:
+                        break  # idle: let the thread go; the next attempt starts another
+                    continue
+                left = self._due - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                self._due, self._fired = None, True
+                self._fire()
+            self._running = False
 
 
 class AsyncClient:
