@@ -67,7 +67,7 @@ _POOL = people(400)
 
 @functools.cache
 def _templates(provider: str) -> tuple[dict[str, Any], ...]:
-    return tuple(_SANDBOXES[provider]().users)
+    return tuple(_SANDBOXES[provider]().users)  # type: ignore[attr-defined]
 
 
 def _copy(value: Any) -> Any:

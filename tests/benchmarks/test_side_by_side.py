@@ -247,7 +247,7 @@ def with_singer_sync(where: dict[str, Any]) -> int:
     messages (to nowhere)."""
     tap = _singer_tap(where["base_url"])
     out = _Discard()
-    with contextlib.redirect_stdout(out):  # type: ignore[type-var]
+    with contextlib.redirect_stdout(out):
         tap.sync_all()
     return out.records
 
