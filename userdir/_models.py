@@ -221,8 +221,10 @@ class User(BaseModel):
             if value is None or value.tzinfo is timezone.utc:
                 continue
             offset = value.utcoffset()
-            if not offset:  # naive (read as UTC), or a zero offset in another tzinfo
-                value = value.replace(tzinfo=timezone.utc)  # (pydantic's own for "Z")
+            if offset is None:  # naive: read as UTC
+                value = value.replace(tzinfo=timezone.utc)
+            elif not offset:  # already UTC (pydantic's own tzinfo for "Z"): keep it
+                continue
             else:
                 try:
                     value = value.astimezone(timezone.utc)
