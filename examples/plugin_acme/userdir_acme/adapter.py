@@ -16,30 +16,17 @@ from typing import Any
 
 from pydantic import Field, SecretStr
 
-from userdir.plugin import (
-    Adapter,
-    ClientOptions,
-    CursorPagination,
-    ListPlan,
-    Lookup,
-    PageRequest,
-    ProviderSettings,
-    RateWindow,
-    User,
-    UserQuery,
-    UserStatus,
-    hookimpl,
-    quote_segment,
-)
+import userdir.plugin as ud
 
 from . import wire
 
 __all__ = ["AcmeAdapter", "AcmeSettings"]
 
-STATUSES = dict(active=UserStatus.active, suspended=UserStatus.inactive, invited=UserStatus.invited)
+Status = ud.UserStatus
+STATUSES = {"active": Status.active, "suspended": Status.inactive, "invited": Status.invited}
 
 
-class AcmeSettings(ProviderSettings):
+class AcmeSettings(ud.ProviderSettings):
     """Env vars ``ACME_TOKEN``, ``ACME_BASE_URL``, ``ACME_PAGE_SIZE``... The token is
     a ``SecretStr``: it shows in no repr, log or error."""
 
@@ -47,39 +34,39 @@ class AcmeSettings(ProviderSettings):
     token: SecretStr = Field(min_length=1, description="An API token, sent as a bearer token.")
 
 
-class AcmeAdapter(Adapter[AcmeSettings]):
+class AcmeAdapter(ud.Adapter[AcmeSettings]):
     name = "acme"
     description = "Acme (the userdir example plugin)"
     settings_model = AcmeSettings
     max_page_size = 100  # Acme refuses a larger ``limit`` with a 400
-    rate_limits = (RateWindow.per_minute(600),)  # Acme's published limit, per token
+    rate_limits = (ud.RateWindow.per_minute(600),)  # Acme's published limit, per token
     filters = frozenset({"status"})  # sent as ?state=
     sandbox = "userdir_acme.sandbox:AcmeSandbox"
 
-    def client_options(self) -> ClientOptions:
+    def client_options(self) -> ud.ClientOptions:
         bearer = SecretStr(f"Bearer {self.settings.token.get_secret_value()}")
-        return ClientOptions(auth_headers={"Authorization": bearer})
+        return ud.ClientOptions(auth_headers={"Authorization": bearer})
 
-    def list_plan(self, query: UserQuery, *, page_size: int) -> ListPlan:
+    def list_plan(self, query: ud.UserQuery, *, page_size: int) -> ud.ListPlan:
         params: dict[str, str | int | bool] = {"limit": page_size}
         if query.status:
             params["state"] = ",".join(sorted(k for k, v in STATUSES.items() if v in query.status))
         pushed = frozenset({"status"}) if query.status else frozenset()
-        first = PageRequest("/v2/members", params=params)
-        return ListPlan(CursorPagination(first), wire.page, pushed)
+        first = ud.PageRequest("/v2/members", params=params)
+        return ud.ListPlan(ud.CursorPagination(first), wire.page, pushed)
 
-    def get_user(self, native_id: str) -> Lookup:
-        return Lookup(PageRequest(f"/v2/members/{quote_segment(native_id)}"), wire.member)
+    def get_user(self, native_id: str) -> ud.Lookup:
+        return ud.Lookup(ud.PageRequest(f"/v2/members/{ud.quote_segment(native_id)}"), wire.member)
 
-    def find_by_email(self, email: str) -> Lookup:
-        return Lookup(PageRequest("/v2/members/lookup", params={"email": email}), wire.member)
+    def find_by_email(self, email: str) -> ud.Lookup:
+        return ud.Lookup(ud.PageRequest("/v2/members/lookup", params={"email": email}), wire.member)
 
-    def whoami(self) -> Lookup:
-        return Lookup(PageRequest("/v2/me"), wire.member)
+    def whoami(self) -> ud.Lookup:
+        return ud.Lookup(ud.PageRequest("/v2/me"), wire.member)
 
-    def normalize(self, record: Mapping[str, Any]) -> User:
+    def normalize(self, record: Mapping[str, Any]) -> ud.User:
         name, role = record.get("name") or {}, record.get("role")
-        return User(
+        return ud.User(
             provider="acme",
             native_id=record["id"],
             status=STATUSES[record["state"]],
@@ -100,6 +87,6 @@ class AcmeAdapter(Adapter[AcmeSettings]):
     error_details = staticmethod(wire.error_details)  # reads Acme's error envelope
 
 
-@hookimpl
-def userdir_adapters() -> list[type[Adapter[Any]]]:
+@ud.hookimpl
+def userdir_adapters() -> list[type[ud.Adapter[Any]]]:
     return [AcmeAdapter]
