@@ -66,7 +66,7 @@ def test_every_hook_is_documented_with_its_exact_signature(
     name: str, spec: Callable[..., Any]
 ) -> None:
     assert f"\n### {name}\n" in TEXT, f"no section for {name}"
-    assert f"def {signature(spec)}: ..." in TEXT, f"{name}'s signature differs from hookspecs.py"
+    assert f"def {signature(spec)}: ..." in TEXT, f"{name}'s signature differs from _hookspecs.py"
 
 
 @pytest.mark.parametrize("method", [*METHODS, "supports"])
