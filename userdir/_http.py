@@ -147,6 +147,14 @@ class Clock:
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
 
+    def wait(self, seconds: float, interrupt: threading.Event) -> None:
+        """Sleep *seconds*, ending early once *interrupt* is set (a client closed
+        from another thread). A clock with its own ``sleep`` keeps its own rules."""
+        if type(self).sleep is Clock.sleep:
+            interrupt.wait(seconds)
+        else:
+            self.sleep(seconds)
+
     async def asleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
@@ -863,10 +871,7 @@ class SyncClient:
         return decode_json(self.send(page_request), provider=self.core.provider)
 
     def _wait(self, seconds: float) -> None:
-        if type(self._clock).sleep is Clock.sleep:
-            self._closed.wait(seconds)  # the real clock: a close() ends the wait
-        else:
-            self._clock.sleep(seconds)
+        self._clock.wait(seconds, self._closed)  # a close() ends a real-time wait
         if self._closed.is_set():
             raise self.core.closed()
 

@@ -98,17 +98,13 @@ _BUDGET: ContextVar[_Budget | None] = ContextVar("userdir_listing_budget", defau
 
 
 class _ClientClock(Clock):
-    """The provider's clock as one of its clients sees it.
+    """The provider's clock as its clients see it: every pacing and retry wait is
+    checked against the listing budget first (failing rather than overrunning it).
+    A client closed from another thread ends its own real-time waits
+    (:meth:`Clock.wait`), so no thread sleeps on for a listing nobody reads."""
 
-    Pacing and retry waits are checked against the listing budget, and a real-time
-    wait ends at once when the provider is closed from another thread (a
-    ``Directory`` consumer left), so no thread sleeps on for a listing nobody reads.
-    """
-
-    def __init__(self, base: Clock, provider: str) -> None:
+    def __init__(self, base: Clock) -> None:
         self._base = base
-        self._provider = provider
-        self._closed = threading.Event()
 
     def monotonic(self) -> float:
         return self._base.monotonic()
@@ -116,22 +112,19 @@ class _ClientClock(Clock):
     def time(self) -> float:
         return self._base.time()
 
-    def close(self) -> None:
-        self._closed.set()
-
-    def _check(self, seconds: float) -> None:
+    @staticmethod
+    def _check(seconds: float) -> None:
         budget = _BUDGET.get()
         if budget is not None:
             budget.check(seconds)
-        if self._closed.is_set():
-            raise TransportError("the client was closed", provider=self._provider)
 
     def sleep(self, seconds: float) -> None:
         self._check(seconds)
-        if type(self._base) is not Clock:  # a test's or a custom clock: its own rules
-            self._base.sleep(seconds)
-        elif self._closed.wait(seconds):
-            raise TransportError("the client was closed during a wait", provider=self._provider)
+        self._base.sleep(seconds)
+
+    def wait(self, seconds: float, interrupt: threading.Event) -> None:
+        self._check(seconds)
+        self._base.wait(seconds, interrupt)
 
     async def asleep(self, seconds: float) -> None:
         self._check(seconds)  # a closing AsyncDirectory cancels its tasks instead
@@ -267,7 +260,7 @@ class Provider:
         )
         self._sync: SyncClient | None = None
         self._async: AsyncClient | None = None
-        self._sync_clock = _ClientClock(self._clock, self.name)
+        self._client_clock = _ClientClock(self._clock)
 
     def __repr__(self) -> str:
         return f"<Provider {self.name} {self.settings.base_url}>"
@@ -590,7 +583,7 @@ class Provider:
                 max_response_bytes=self.settings.max_response_bytes,
                 verify=self.settings.verify_tls,
                 transport=self._transport,  # type: ignore[arg-type]
-                clock=self._sync_clock,
+                clock=self._client_clock,
             )
         return self._sync
 
@@ -667,8 +660,6 @@ class Provider:
         when its consumer leaves). The provider stays usable: the next call opens
         a new client."""
         client, self._sync = self._sync, None
-        clock, self._sync_clock = self._sync_clock, _ClientClock(self._clock, self.name)
-        clock.close()
         if client is not None:
             client.close()
 
@@ -688,7 +679,7 @@ class Provider:
                 max_response_bytes=self.settings.max_response_bytes,
                 verify=self.settings.verify_tls,
                 transport=self._transport,  # type: ignore[arg-type]
-                clock=_ClientClock(self._clock, self.name),
+                clock=self._client_clock,
             )
         return self._async
 
