@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from userdir import User, UserStatus, normalize_email
+from userdir import User, UserStatus, UserType, normalize_email
 from userdir._models import OPTIONAL_TEXT_FIELDS
 from userdir._output import write_users
 from userdir._snapshot import Snapshot, write_snapshot
@@ -90,6 +90,16 @@ def test_unknown_fields_and_bad_provider_names_are_refused() -> None:
         make(provider="Bad Name")
 
 
+def test_a_deleted_account_must_be_inactive_and_blank_groups_are_dropped() -> None:
+    deleted = User(provider="p", native_id="1", status="inactive", is_deleted=True)
+    assert deleted.is_deleted and not deleted.is_active
+    with pytest.raises(ValidationError, match="is_deleted is true but status is not inactive"):
+        User(provider="p", native_id="1", status="active", is_deleted=True)
+    grouped = User(provider="p", native_id="1", status="active", groups=["Sales", " ", ""])
+    assert grouped.groups == ("Sales",)
+    assert User(provider="p", native_id="1", status="active").groups is None  # not said
+
+
 def test_repr_leaves_out_raw() -> None:
     assert "secret-ish" not in repr(make(raw={"token": "secret-ish"}))
 
@@ -131,6 +141,11 @@ edge_users = st.builds(
     status=st.sampled_from(UserStatus),
     is_admin=st.none() | st.booleans(),
     roles=st.lists(st.text(max_size=6), max_size=3).map(tuple),
+    is_owner=st.none() | st.booleans(),
+    is_deleted=st.none() | st.just(False),  # True needs inactive: tested on its own
+    user_type=st.none() | st.sampled_from(UserType),
+    groups=st.none() | st.lists(st.text(max_size=6), max_size=3).map(tuple),
+    invited_at=maybe_stamp,
     created_at=maybe_stamp,
     updated_at=maybe_stamp,
     last_login_at=maybe_stamp,

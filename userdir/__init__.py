@@ -33,7 +33,7 @@ if TYPE_CHECKING:
         UserdirError,
     )
     from ._listing import ProviderReport, Rejection
-    from ._models import User, UserStatus, normalize_email
+    from ._models import User, UserStatus, UserType, normalize_email
     from ._provider import AListed, Listed, Provider, available_providers, load_provider
     from ._reconcile import (
         Conflict,
@@ -78,6 +78,7 @@ __all__ = [
     "User",
     "UserQuery",
     "UserStatus",
+    "UserType",
     "UserdirError",
     "__version__",
     "available_providers",
@@ -120,6 +121,7 @@ _EXPORTS = {
     "User": "._models",
     "UserQuery": "._types",
     "UserStatus": "._models",
+    "UserType": "._models",
     "UserdirError": "._errors",
     "available_providers": "._provider",
     "diff_snapshots": "._snapshot",

@@ -23,6 +23,7 @@ __all__ = [
     "TEXT_COLUMNS",
     "User",
     "UserStatus",
+    "UserType",
     "normalize_email",
 ]
 
@@ -37,6 +38,19 @@ class UserStatus(str, Enum):
     active = "active"
     inactive = "inactive"
     invited = "invited"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class UserType(str, Enum):
+    """What kind of account it is, where the provider says: a ``member`` of the
+    organization, an outside ``guest``, or a ``service`` account (a bot, an
+    integration) that no person logs into."""
+
+    member = "member"
+    guest = "guest"
+    service = "service"
 
     def __str__(self) -> str:
         return self.value
@@ -97,7 +111,7 @@ def _refuse_surrogates(field: str, value: str) -> str:
     return value
 
 
-_DATETIMES = ("created_at", "updated_at", "last_login_at")
+_DATETIMES = ("created_at", "updated_at", "last_login_at", "invited_at")
 _TEXT_FIELDS = frozenset(OPTIONAL_TEXT_FIELDS)
 
 
@@ -122,6 +136,9 @@ class User(BaseModel):
     provider: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     native_id: str = Field(min_length=1)
     status: UserStatus
+    #: Soft-deleted (True), merely deactivated or present (False), or not said (None).
+    #: A deleted account is always ``inactive``; this tells it from a suspended one.
+    is_deleted: bool | None = None
     email: str | None = None
     username: str | None = None
     first_name: str | None = None
@@ -129,6 +146,11 @@ class User(BaseModel):
     full_name: str | None = None
     is_admin: bool | None = None
     roles: tuple[str, ...] = ()
+    #: The account owner (billing, cannot be removed by admins); None: not said.
+    is_owner: bool | None = None
+    user_type: UserType | None = None
+    #: Group names or ids, as the provider gives them; None: the provider does not say.
+    groups: tuple[str, ...] | None = None
     organization_id: str | None = None
     organization_name: str | None = None
     phone: str | None = None
@@ -137,7 +159,11 @@ class User(BaseModel):
     locale: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    #: None: never logged in, or the provider does not report logins (see
+    #: ``docs/review.md``: a review tells the two apart per provider).
     last_login_at: datetime | None = None
+    #: When the pending invitation was sent (invited users only).
+    invited_at: datetime | None = None
     # Kept as given, not validated: a deep copy of every record would cost more
     # than the rest of the validation (the before-validator checks it is a dict).
     raw: SkipValidation[dict[str, Any]] = Field(default_factory=dict, repr=False)
@@ -158,6 +184,11 @@ class User(BaseModel):
     @property
     def is_active(self) -> bool:
         return self.status is UserStatus.active
+
+    @property
+    def is_privileged(self) -> bool:
+        """An admin or the owner: the accounts an access review lists."""
+        return bool(self.is_admin or self.is_owner)
 
     @model_validator(mode="before")
     @classmethod
@@ -189,6 +220,13 @@ class User(BaseModel):
                 for r in roles
                 if not (type(r) is str and (not r or r.isspace()))
             )
+        groups = data.get("groups")
+        if groups and not all(type(g) is str and g.isascii() and not g.isspace() for g in groups):
+            changes["groups"] = tuple(
+                _refuse_surrogates("groups", g) if type(g) is str else g
+                for g in groups
+                if not (type(g) is str and (not g or g.isspace()))
+            )
         if "raw" in data and type(data["raw"]) is not dict:
             raise ValueError("raw must be the provider's JSON object (a dict)")
         if changes.get("full_name", data.get("full_name")) is None:  # derived, never invented
@@ -215,6 +253,8 @@ class User(BaseModel):
 
     @model_validator(mode="after")
     def _as_utc(self) -> User:
+        if self.is_deleted and self.status is not UserStatus.inactive:
+            raise ValueError("is_deleted is true but status is not inactive")
         # Aware UTC: a naive timestamp is read as UTC. Frozen model: set once, here.
         for name in _DATETIMES:
             value = self.__dict__[name]

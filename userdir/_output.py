@@ -58,11 +58,16 @@ COLUMNS = (
     "full_name",
     "status",
     "is_admin",
+    "is_owner",
+    "user_type",
+    "is_deleted",
     "roles",
+    "groups",
     "organization_id",
     "created_at",
     "updated_at",
     "last_login_at",
+    "invited_at",
 )
 TABLE_COLUMNS = (("id", 32), ("email", 34), ("full_name", 26), ("status", 8), ("is_admin", 8))
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -50,7 +50,18 @@ __all__ = [
 
 SCHEMA = "userdir.snapshot/1"
 #: What makes a user a "mover" between two snapshots.
-MOVER_FIELDS = ("status", "roles", "email", "organization_id", "organization_name", "is_admin")
+MOVER_FIELDS = (
+    "status",
+    "is_deleted",
+    "roles",
+    "groups",
+    "email",
+    "organization_id",
+    "organization_name",
+    "is_admin",
+    "is_owner",
+    "user_type",
+)
 _COMPUTED = ("id", "email_normalized", "is_active")
 _M = TypeVar("_M", bound=BaseModel)
 

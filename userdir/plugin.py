@@ -44,7 +44,7 @@ from ._errors import (
 )
 from ._hookspecs import hookimpl
 from ._http import ClientOptions, ErrorDetails, RateWindow, quote_segment
-from ._models import User, UserStatus, normalize_email
+from ._models import User, UserStatus, UserType, normalize_email
 from ._pagination import (
     CursorPagination,
     NextLinkPagination,
@@ -88,6 +88,7 @@ __all__ = [
     "User",
     "UserQuery",
     "UserStatus",
+    "UserType",
     "UserdirError",
     "default_error_details",
     "hookimpl",

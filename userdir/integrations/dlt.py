@@ -40,10 +40,15 @@ COLUMNS: dict[str, TColumnSchema] = {
     "id": {"data_type": "text", "nullable": False, "primary_key": True},
     "is_active": {"data_type": "bool", "nullable": False},
     "is_admin": {"data_type": "bool", "nullable": True},
+    "is_owner": {"data_type": "bool", "nullable": True},
+    "is_deleted": {"data_type": "bool", "nullable": True},
+    "user_type": {"data_type": "text", "nullable": True},
     "roles": {"data_type": "json", "nullable": True},
+    "groups": {"data_type": "json", "nullable": True},
     "created_at": {"data_type": "timestamp", "nullable": True},
     "updated_at": {"data_type": "timestamp", "nullable": True},
     "last_login_at": {"data_type": "timestamp", "nullable": True},
+    "invited_at": {"data_type": "timestamp", "nullable": True},
     "raw": {"data_type": "json", "nullable": True},
 }
 COLUMNS["provider"]["nullable"] = COLUMNS["native_id"]["nullable"] = False
@@ -53,7 +58,9 @@ COLUMNS["status"]["nullable"] = False
 def _row(user: User) -> dict[str, Any]:
     row = user.model_dump()
     row["status"] = user.status.value
+    row["user_type"] = user.user_type.value if user.user_type else None
     row["roles"] = list(user.roles)
+    row["groups"] = None if user.groups is None else list(user.groups)
     return row
 
 

@@ -1,7 +1,8 @@
 """Users as a Parquet file, streamed in row groups (needs the ``parquet`` extra).
 
 One column per ``User`` field, typed: timestamps are UTC ``timestamp[us]``,
-``roles`` a list of strings, ``is_admin`` a nullable boolean, and ``raw`` the
+``roles`` and ``groups`` lists of strings (``groups`` null when the provider
+does not say), the ``is_*`` flags nullable booleans, and ``raw`` the
 provider's record as JSON text (its shape differs per provider).
 """
 
@@ -23,14 +24,16 @@ from userdir._output import atomic_write
 
 __all__ = ["SCHEMA", "write_parquet"]
 
-_TIMES = ("created_at", "updated_at", "last_login_at")
+_TIMES = ("created_at", "updated_at", "last_login_at", "invited_at")
+_FLAGS = ("is_active", "is_admin", "is_owner", "is_deleted")
 
 SCHEMA = pa.schema(
     [pa.field(name, pa.string()) for name in TEXT_COLUMNS]
+    + [pa.field(name, pa.bool_()) for name in _FLAGS]
     + [
-        pa.field("is_active", pa.bool_()),
-        pa.field("is_admin", pa.bool_()),
+        pa.field("user_type", pa.string()),
         pa.field("roles", pa.list_(pa.string())),
+        pa.field("groups", pa.list_(pa.string())),
     ]
     + [pa.field(name, pa.timestamp("us", tz="UTC")) for name in _TIMES]
     + [pa.field("raw", pa.string())]
@@ -40,7 +43,10 @@ SCHEMA = pa.schema(
 def _row(user: User) -> dict[str, Any]:
     row: dict[str, Any] = {name: getattr(user, name) for name in TEXT_COLUMNS}
     row["status"] = user.status.value
-    row.update(is_active=user.is_active, is_admin=user.is_admin, roles=list(user.roles))
+    row.update({name: getattr(user, name) for name in _FLAGS})
+    row["user_type"] = user.user_type.value if user.user_type else None
+    row["roles"] = list(user.roles)
+    row["groups"] = None if user.groups is None else list(user.groups)
     row.update({name: getattr(user, name) for name in _TIMES})
     row["raw"] = json.dumps(user.raw, ensure_ascii=False, default=str)
     return row

@@ -6,7 +6,8 @@ Mapping: ``externalId`` is the userdir id; ``id`` is a UUID derived from it
 (stable across runs, opaque as SCIM wants); ``userName`` is the username, else
 the email, else the userdir id (SCIM requires one); ``active``, ``name``,
 ``displayName``, the primary ``emails`` entry, ``phoneNumbers``, ``photos``,
-``roles``, ``locale``, ``timezone`` and ``meta.created``/``meta.lastModified``
+``roles``, ``userType``, ``groups`` (read-only memberships, as the provider names
+them), ``locale``, ``timezone`` and ``meta.created``/``meta.lastModified``
 come from the matching ``User`` fields when they are known; the enterprise
 extension carries the organization when one is known. Nothing is invented.
 """
@@ -22,6 +23,7 @@ try:
         Context,
         Email,
         EnterpriseUser,
+        GroupMembership,
         ListResponse,
         Meta,
         Name,
@@ -61,6 +63,8 @@ def to_scim(user: User) -> ScimResource:
         phone_numbers=[PhoneNumber(value=user.phone, primary=True)] if user.phone else None,
         photos=[Photo(value=user.avatar_url, type="photo")] if user.avatar_url else None,
         roles=[Role(value=role) for role in user.roles] or None,
+        user_type=user.user_type.value if user.user_type else None,
+        groups=[GroupMembership(value=group, display=group) for group in user.groups or ()] or None,
         locale=user.locale,
         timezone=user.timezone,
         meta=Meta(resource_type="User", created=user.created_at, last_modified=user.updated_at),
