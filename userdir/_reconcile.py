@@ -114,20 +114,31 @@ def _is_word(text: str) -> bool:
     return text not in PLACEHOLDERS and _ALNUM.search(text) is not None
 
 
-def _email_key(user: User) -> str | None:
-    if user.email is None:
+def email_key(email: str | None) -> str | None:
+    """The key an email matches on, or None for a placeholder (no ``@``, no
+    dotted domain, ``n/a``...). Used for users and roster people alike."""
+    if email is None:
         return None
     # email_normalized (strip, NFC, lower), but NFC alone would map the Kelvin sign to K
-    key = _fold(user.email.strip())
+    key = _fold(email.strip())
     match = _EMAIL.fullmatch(_loose(key))
     return key if match is not None and _is_word(match.group(1)) else None
 
 
-def _username_key(user: User) -> str | None:
-    if not user.username:
+def username_key(username: str | None) -> str | None:
+    """The key a username matches on, or None for a placeholder."""
+    if not username:
         return None
-    key = _fold(user.username.strip())
+    key = _fold(username.strip())
     return key if _is_word(_loose(key)) else None
+
+
+def _email_key(user: User) -> str | None:
+    return email_key(user.email)
+
+
+def _username_key(user: User) -> str | None:
+    return username_key(user.username)
 
 
 #: Built-in matchers: name -> the key a user gives (None: nothing to match on).
