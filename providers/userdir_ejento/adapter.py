@@ -17,6 +17,15 @@ is wrapped in ``{"success", "message", "data"}``, and a 200 may still say
   Change them with ``EJENTO_LIST_PATH``, ``EJENTO_PAGE_PARAM``,
   ``EJENTO_PAGE_SIZE_PARAM`` and ``EJENTO_PAGE_SIZE`` (at most 100, a common DRF
   ``max_page_size``: also inferred).
+
+What an access review gets (see :func:`normalize`): ``is_admin`` and ``roles``
+from ``is_superuser``/``is_staff`` (documented). Their user object documents
+no owner, account type, invitation, group, deletion or login field, so
+``is_owner``, ``user_type``, ``invited_at`` and ``is_deleted`` are None, and so
+are ``groups`` and ``last_login_at`` unless the record carries Django's own
+``groups`` and ``last_login`` (inferred: read when present, in Django's shapes).
+``organization.is_deleted`` is the organization's flag, not the user's: it
+changes neither ``status`` nor ``is_deleted`` (see :func:`normalize`).
 """
 
 from __future__ import annotations
@@ -238,6 +247,7 @@ _ADMIN_AND_ROLES: Final[dict[tuple[Any, Any], tuple[bool | None, tuple[str, ...]
 _SOURCE: Final[dict[str, tuple[str, ...]]] = {
     "native_id": ("id",),
     "created_at": ("date_joined",),
+    "last_login_at": ("last_login",),
     "organization_id": ("organization", "id"),
     "organization_name": ("organization", "org_name"),
 }
@@ -285,6 +295,14 @@ def _invalid(problems: list[InitErrorDetails], exc: ValidationError | None) -> V
     return ValidationError.from_exception_data("EjentoUser", problems)
 
 
+def _groups(value: Any) -> tuple[str, ...] | None:
+    """Django's ``groups`` (inferred, not in their docs) when it is a list of ids
+    or names; any other shape says nothing userdir can read: None, kept in ``raw``."""
+    if type(value) is not list or not all(type(g) is int or type(g) is str for g in value):
+        return None
+    return tuple(str(group) for group in value)
+
+
 def normalize(record: Mapping[str, Any]) -> User:
     """An Ejento user record (the envelope's ``data``) as a ``User``: the record's
     one validation, building the ``User`` straight from its fields.
@@ -296,6 +314,17 @@ def normalize(record: Mapping[str, Any]) -> User:
     rules: ``"12"`` is the id 12) and a value they cannot be read as is a
     ``ValidationError`` naming the record's fields, never its values. Every other
     field, of any type, only lands in ``raw`` (the record as given, not copied).
+
+    Inferred from Django, read only when present: ``last_login`` (a datetime or
+    null) as ``last_login_at``, refused like ``date_joined`` when it is not a
+    date (a review reads None as "never logged in" once a tool reports logins,
+    so an unreadable date must not become None); ``groups`` when it is a list of
+    ids or names (None otherwise: nothing is read into it).
+    Undocumented, so None: ``is_owner``, ``user_type``, ``invited_at``,
+    ``is_deleted`` (a user has no deleted flag). A deleted organization
+    (``organization.is_deleted``) does not make its users inactive: whether they
+    can still sign in is not documented, and an access review must not be told
+    an account is closed when it may not be.
     """
     problems: list[InitErrorDetails] = []
     native_id = record.get("id", _MISSING)
@@ -330,6 +359,7 @@ def normalize(record: Mapping[str, Any]) -> User:
             organization_name = organization.get("org_name")
         else:
             problems.append({"type": "dict_type", "loc": ("organization",), "input": organization})
+    groups = record.get("groups")
 
     try:
         user = User(
@@ -344,6 +374,8 @@ def normalize(record: Mapping[str, Any]) -> User:
             organization_id=organization_id,
             organization_name=organization_name,
             created_at=record.get("date_joined"),
+            last_login_at=record.get("last_login"),
+            groups=None if groups is None else _groups(groups),
             raw=record if isinstance(record, dict) else dict(record),
         )
     except ValidationError as exc:

@@ -11,12 +11,39 @@ The list endpoint is undocumented; the sandbox serves the inferred one at
 * ``"bare"``: a bare list holding the requested page (empty past the end);
 * ``"unpaged"``: a bare list of everyone, whatever the paging parameters.
 
+Where the seed (their "Get User" page) speaks, the sandbox follows it: the
+``{"success", "message", "data"}`` envelope and its ``"Users found
+successfully"`` message, ``GET /v2/api/user/{user_id}`` with both headers, and a
+user of exactly the example's fields and JSON types (``id`` an integer,
+``date_joined`` ISO with ``Z``, a nested ``organization``), 404 "Record Not
+Found". Beyond the seed, and inferred:
+
+* the list endpoint, its paging and its 404 "Invalid page." (Django REST
+  framework's), see above;
+* error bodies in the envelope with ``data: null`` (the seed gives statuses
+  only), their messages (Django REST framework's and Simple JWT's for 401, 400
+  "user_id must be an integer."), and APIM's ``{"statusCode", "message"}`` for a
+  missing or wrong subscription key and unpublished paths;
+* ``/api/v2/users/me`` (providers.md: the "stable" API, same user shape), here
+  wrapped in the envelope too;
+* an organization's ``description`` (providers.md lists it; the seed's example
+  has none, so only one of the two organizations sends it), ``""`` names for
+  users created by email only (Django's blank default).
+
+The records never carry ``last_login``, ``groups`` or any owner, type,
+invitation or deleted field: the seed shows none, so a review cannot learn from
+the sandbox what Ejento does not document (the adapter reads ``last_login`` and
+``groups`` only if a real deployment sends them).
+
 Seeded data: people 180..399 of the shared pool (Freddy holds 0..249, Pneumatic
 100..329) in two organizations, with unicode names, blank Django names, mixed-case
 emails, staff and superusers, and, for the reconciliation demo, one person with
 two accounts whose emails differ only in case (pool index 217), two people
 deactivated here but active in Freddy (190, 201) and one leaver whose account
-here was forgotten (193). Not the real service: responses carry
+here was forgotten (193). Superusers (also staff, as Django's
+``createsuperuser`` makes them) are the pool's admins (index divisible by 29:
+203, 232, ..., 377); staff are those and every index 3 past a multiple of 17
+(190, 207, ..., 394). Not the real service: responses carry
 ``x-userdir-sandbox: ejento``.
 
     >>> sandbox = EjentoSandbox()

@@ -47,8 +47,8 @@ Record = InstanceOf[dict[str, Any]]
 class EjentoOrganization(_Wire):
     """A user's ``organization``, nested in full in every user record. Not
     modelled (kept in ``raw``): ``domain``, ``description``, ``org_logo_url``,
-    ``org_icon_url``, ``is_deleted``, ``created_by``, ``created_on``,
-    ``modified_by``, ``modified_on``."""
+    ``org_icon_url``, ``is_deleted`` (the organization's, not the user's),
+    ``created_by``, ``created_on``, ``modified_by``, ``modified_on``."""
 
     id: int
     org_name: str | None = None
@@ -59,7 +59,10 @@ class EjentoUser(_Wire):
 
     Documentation and benchmark baseline only (see the module docstring). A
     Django user: names are ``""`` rather than null when unset (userdir reads a
-    blank as missing), and ``id`` is an integer.
+    blank as missing), and ``id`` is an integer. Not documented, so not here:
+    Django's ``last_login`` and ``groups``, which ``normalize`` reads when a
+    deployment sends them (inferred); their docs show no owner, account type,
+    invitation or deleted flag on a user.
     """
 
     id: int

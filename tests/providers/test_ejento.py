@@ -91,7 +91,7 @@ def test_wrong_types_in_unmapped_fields_never_reject_a_record(sandbox: EjentoSan
         "modified_by": None,
         "modified_on": "last tuesday",
     }
-    odd = {**clean, "organization": organization, "groups": "x", "last_login": 5}
+    odd = {**clean, "organization": organization, "user_permissions": "x", "password": 5}
     user = normalize(odd)
     assert user.model_dump(exclude={"raw"}) == normalize(clean).model_dump(exclude={"raw"})
     assert user.organization_id == str(clean["organization"]["id"]) and user.raw == odd
@@ -404,6 +404,63 @@ def test_normalizes_every_documented_field() -> None:
     assert user.created_at == datetime(2024, 10, 30, 17, 6, 11, tzinfo=timezone.utc)
     assert user.updated_at is None and user.last_login_at is None and user.username is None
     assert user.raw is DOC_EXAMPLE  # the record as given, the unknown field included
+    # Their docs show no owner, account type, invitation, group or deleted flag.
+    undocumented = (user.is_owner, user.user_type, user.invited_at, user.groups, user.is_deleted)
+    assert undocumented == (None,) * 5
+
+
+def test_the_sandbox_sends_exactly_the_seeds_user_fields_and_types(sandbox: EjentoSandbox) -> None:
+    # The seed's example, less the field DOC_EXAMPLE adds: no last_login, no groups.
+    seed = {key: type(value) for key, value in DOC_EXAMPLE.items() if key != "phone_verified"}
+    seed_organization = set(DOC_EXAMPLE["organization"]) | {"description"}  # see providers.md
+    for record in sandbox.users:
+        assert {key: type(value) for key, value in record.items()} == seed
+        assert set(record["organization"]) <= seed_organization
+        assert type(record["organization"]["id"]) is int
+        assert type(record["organization"]["is_deleted"]) is bool
+
+
+@pytest.mark.parametrize("is_active", [True, False])
+def test_a_deleted_organization_leaves_the_status_to_the_users_own_flag(is_active: bool) -> None:
+    # Whether its users can still sign in is not documented: never report them closed.
+    record = {"id": 6, "is_active": is_active, "organization": {"id": 9, "is_deleted": True}}
+    user = normalize(record)
+    assert user.status is (UserStatus.active if is_active else UserStatus.inactive)
+    assert user.is_deleted is None  # the organization's flag, not the user's
+
+
+@pytest.mark.parametrize(
+    ("last_login", "last_login_at"),
+    [
+        ("2025-10-01T08:00:00+02:00", datetime(2025, 10, 1, 6, tzinfo=timezone.utc)),
+        ("2025-10-01T06:00:00", datetime(2025, 10, 1, 6, tzinfo=timezone.utc)),  # naive: UTC
+        (None, None),  # Django's "never logged in"
+    ],
+)
+def test_djangos_last_login_is_read_when_a_deployment_sends_it(
+    last_login: str | None, last_login_at: datetime | None
+) -> None:
+    user = normalize({"id": 7, "is_active": True, "last_login": last_login})
+    assert user.last_login_at == last_login_at
+
+
+@pytest.mark.parametrize(
+    ("groups", "expected"),
+    [
+        ([1, 4], ("1", "4")),  # a ModelSerializer's primary keys
+        (["Auditors", 2], ("Auditors", "2")),
+        ([], ()),  # in no group
+        ("Auditors", None),  # not a list: nothing userdir can read
+        ([{"id": 1, "name": "Auditors"}], None),
+        ([True], None),  # a flag is not a group id
+    ],
+)
+def test_djangos_groups_are_read_only_as_a_list_of_ids_or_names(
+    groups: Any, expected: tuple[str, ...] | None
+) -> None:
+    record = {"id": 8, "is_active": True, "groups": groups}
+    user = normalize(record)
+    assert user.groups == expected and user.raw["groups"] is groups
 
 
 @pytest.mark.parametrize(
@@ -450,11 +507,18 @@ def test_a_refused_record_names_each_wrong_field_as_the_record_spells_it() -> No
         "is_active": {"secret": 1},
         "date_joined": "sometime",
         "organization": {"id": "x"},
+        "last_login": "recently",  # not read as None: a review would say "never logged in"
     }
     with pytest.raises(ValidationError) as caught:
         normalize(record)
     where = [error["loc"] for error in caught.value.errors()]
-    assert where == [("id",), ("is_active",), ("organization", "id"), ("date_joined",)]
+    assert where == [
+        ("id",),
+        ("is_active",),
+        ("organization", "id"),
+        ("date_joined",),
+        ("last_login",),
+    ]
 
 
 def test_a_date_joined_with_no_utc_equivalent_is_refused_under_its_own_name() -> None:
