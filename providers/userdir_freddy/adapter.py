@@ -11,6 +11,12 @@ the record), every other field stays in ``User.raw`` untouched, whatever its
 type. The member-search docs disagree on shapes (nested ``role``/``status``
 objects or flattened ``role_id``/``role_name``/``status_id``/``status_name``;
 ``{users, total_users_count}`` or ``{members, total}`` pages): both are read.
+
+What each mode tells an access review: ``/v1/user`` gives the last login
+(``last_login_at``) but neither the organization owner nor soft deletion
+(``is_owner``, ``is_deleted`` None); member search gives the owner and admins
+(the member's role) and soft deletion (``include_deleted``), but no last login.
+Neither gives a user type, groups or an invitation date.
 """
 
 from __future__ import annotations
@@ -221,7 +227,8 @@ def _member_with_email(payload: Any, email: str) -> Mapping[str, Any] | None:
 
 # -- normalization (one validation per record) ----------------------------------------
 
-_ADMIN_ROLES = ("owner", "admin", "administrator", "role_owner", "role_admin", "super_admin")
+_OWNER_ROLES = ("owner", "role_owner")
+_ADMIN_ROLES = (*_OWNER_ROLES, "admin", "administrator", "role_admin", "super_admin")
 _PLAIN_ROLES = ("member", "user", "viewer", "role_member", "role_user")
 #: A role id or name (stripped, lowercased) -> is_admin; unknown roles: not here.
 _ROLE_IS_ADMIN = {**dict.fromkeys(_PLAIN_ROLES, False), **dict.fromkeys(_ADMIN_ROLES, True)}
@@ -248,7 +255,11 @@ _USER_FIELDS = {
     "organization_id": "current_organization_id",
     "last_login_at": "last_login",
 }
-_MEMBER_FIELDS = {"native_id": "user_id", "updated_at": "last_modified_at"}
+_MEMBER_FIELDS = {
+    "native_id": "user_id",
+    "updated_at": "last_modified_at",
+    "last_login_at": "last_login",
+}
 _JOINED_MEMBER_FIELDS = {**_MEMBER_FIELDS, "created_at": "joined_at"}
 
 #: Wrong fields found by the checks below, reported with ``User``'s own in one
@@ -332,13 +343,13 @@ def _validated(fields: dict[str, Any], errors: _Errors | None, names: Mapping[st
     return user
 
 
-def _admin_from_role(*candidates: str | None) -> bool | None:
-    """True/False for a role we recognise by name or id, None when we cannot tell."""
+def _known_role(*candidates: str | None) -> str | None:
+    """The first candidate (a role name or id) we recognise, folded; None when none is."""
     for candidate in candidates:
         if candidate is not None:
-            admin = _ROLE_IS_ADMIN.get(candidate.strip().lower())
-            if admin is not None:
-                return admin
+            folded = candidate.strip().lower()
+            if folded in _ROLE_IS_ADMIN:
+                return folded
     return None
 
 
@@ -346,7 +357,9 @@ def _user(record: Mapping[str, Any]) -> User:
     """A ``/v1/user`` object (ids are ``usr_…``, or ``uid_…`` on one doc page: opaque).
 
     Not mapped (kept in ``raw``): ``birthday``, ``country_id``, ``post_code``,
-    ``gender``, ``last_verified``.
+    ``gender``, ``last_verified``. Not said in this mode (None): ``is_owner``
+    (``global_role_id`` is a platform-wide role, not the organization's owner),
+    ``is_deleted``, ``user_type``, ``groups``, ``invited_at``.
     """
     native_id, email = record.get("id"), record.get("email")
     active, role = record.get("is_active"), record.get("global_role_id")
@@ -389,7 +402,14 @@ def _member(record: Mapping[str, Any]) -> User:
     """A member from ``POST /v1/organizations/{org_id}/users``.
 
     ``user_id`` is the user (the id ``/v1/user`` gives); ``id``, the membership
-    id (``orgusr_…``), is not mapped and stays in ``raw``.
+    id (``orgusr_…``), is not mapped and stays in ``raw``. The role says
+    ``is_admin`` and ``is_owner`` (None when it is not one we know).
+
+    The documented member object has no last-login field, so ``last_login_at``
+    is None in this mode (a review cannot tell dormant members); a member that
+    carries ``last_login`` anyway has it read, like ``/v1/user``'s. Nor does it
+    give a user type, groups or an invitation date: those stay None (a pending
+    member's ``created_at`` is not taken for the invitation date).
     """
     errors: _Errors = []
     native_id = _text(record, "user_id", errors)
@@ -397,24 +417,34 @@ def _member(record: Mapping[str, Any]) -> User:
     ref = _ref(record, "status", errors)
     # The role's id, like /v1/user's global_role_id: stable where names get renamed.
     role_id = (role[0] or role[1]) if role else None
+    known = _known_role(role[1], role[0]) if role else None
+    deleted = _is_deleted(record)
     created, names = record.get("created_at"), _MEMBER_FIELDS
     if created is None:
         created, names = record.get("joined_at"), _JOINED_MEMBER_FIELDS
     elif record.get("joined_at") is not None:
         _lax(_DATETIME, record, "joined_at", errors)  # mapped (the fallback): checked too
+    if deleted:  # whatever its status still says
+        status = UserStatus.inactive
+    elif errors:  # a wrong status object is reported with the other wrong fields
+        status = UserStatus.active
+    else:
+        status = _member_status(ref)
     fields = {
         "provider": NAME,
         "native_id": native_id,
         "email": record.get("email"),
         "username": record.get("username"),
         "full_name": record.get("full_name"),
-        # A wrong status object is reported with the other wrong fields.
-        "status": UserStatus.active if errors else _member_status(record, ref),
-        "is_admin": _admin_from_role(role[1], role[0]) if role else None,
+        "status": status,
+        "is_deleted": deleted,
+        "is_admin": None if known is None else _ROLE_IS_ADMIN[known],
+        "is_owner": None if known is None else known in _OWNER_ROLES,
         "roles": (role_id,) if role_id else (),
         "organization_id": record.get("organization_id"),
         "created_at": created,
         "updated_at": record.get("last_modified_at"),
+        "last_login_at": record.get("last_login"),
         "raw": record,
     }
     return _validated(fields, errors, names)
@@ -443,15 +473,19 @@ def _ref(
     return ident, name
 
 
-def _member_status(
-    record: Mapping[str, Any], ref: tuple[str | None, str | None] | None
-) -> UserStatus:
-    # How search marks a soft-deleted member (include_deleted) is not documented:
-    # any of these, set, means deleted, whatever its type and whatever its status
-    # still says.
-    for marker in ("deleted_at", "is_deleted", "deleted"):
-        if record.get(marker) not in _NOT_DELETED:
-            return UserStatus.inactive
+def _is_deleted(record: Mapping[str, Any]) -> bool:
+    """Soft-deleted (listed with ``include_deleted``). How search marks one is not
+    documented: any of these markers, set, means deleted, whatever its type and
+    whatever the member's status still says."""
+    get = record.get  # once per record: no generator
+    return (
+        get("deleted_at") not in _NOT_DELETED
+        or get("is_deleted") not in _NOT_DELETED
+        or get("deleted") not in _NOT_DELETED
+    )
+
+
+def _member_status(ref: tuple[str | None, str | None] | None) -> UserStatus:
     if ref is not None:
         for candidate in (ref[1], ref[0]):
             if candidate is not None:

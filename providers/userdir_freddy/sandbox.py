@@ -2,21 +2,47 @@
 
 Same paths, auth headers, paging and error envelope as the documented API; a
 seeded data set (250 users by default) with unicode names, mixed-case emails,
-null fields and inactive, pending and soft-deleted members. Not the real
-service: responses carry ``x-userdir-sandbox: freddy``.
+``usr_`` and ``uid_`` ids, null fields, inactive, pending and soft-deleted
+members, an owner and admins, dormant users and users who never logged in.
+Not the real service: responses carry ``x-userdir-sandbox: freddy``.
 
     >>> sandbox = FreddySandbox()
     >>> provider = userdir.load_provider("freddy", api_key=SANDBOX_API_KEY,
     ...                                  transport=sandbox.transport())
+
+Where the docs speak, the sandbox follows them (the seed pages win over
+providers.md): a missing key is 401 ``AUTHENTICATION_REQUIRED``, a wrong one 401
+``INVALID_API_KEY``; ``GET /v1/user/{id}`` may answer 403
+``INSUFFICIENT_PERMISSIONS`` (the ids in ``forbidden_ids``); ids are ``usr_…``
+or ``uid_…``; given a ``clock``, 100 requests a minute per user and 1000 an hour
+per organization, beyond which it answers 429 with ``Retry-After``.
+
+Inferred (the docs do not say; the adapter must not rely on them):
+
+* soft-deleted members carry ``deleted_at`` (the docs name ``include_deleted``,
+  not the marker), and their status is left as it was;
+* the error codes ``USER_NOT_FOUND``, ``MEMBER_NOT_FOUND``, ``RESOURCE_NOT_FOUND``
+  and ``NOT_FOUND`` (404), ``VALIDATION_ERROR`` (422), ``RATE_LIMIT_EXCEEDED``
+  (429) and ``INTERNAL_ERROR``, and the ``x-request-id`` header (its ``trace_id``);
+* which users answer 403 (the docs do not say when: only ``forbidden_ids``);
+* on a 429, ``Retry-After`` is the whole seconds until a request would pass;
+  refused requests do not count, and every request counts against both windows
+  (the sandbox has one key and one organization);
+* ``/v1/user/me`` is the first user (the owner), ``/v1/user/current`` a subset
+  of it, and the devices, welcome details, roles and statuses answers;
+* the people: which of them are dormant, never logged in, admins or the owner
+  (see :func:`_seed_users`).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
 import random
+from collections import deque
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import unquote
 
 import httpx
@@ -42,6 +68,18 @@ _STATUSES = {
     "pending": {"id": "status_pending", "name": "Pending", "selectable_in_ui": False},
 }
 _SORT_FIELDS = {"full_name", "email", "role", "status", "created_at", "last_modified_at"}
+#: The user guide's limits, as (requests, seconds): 100 a minute per user and
+#: 1000 an hour per organization.
+RATE_LIMITS = ((100, 60.0), (1000, 3600.0))
+#: The seeds' system_message for the codes they show (Get User By Id).
+_SYSTEM_MESSAGES = {
+    "AUTHENTICATION_REQUIRED": "Missing or invalid authorization header",
+    "INSUFFICIENT_PERMISSIONS": "Insufficient permissions for this operation",
+}
+
+
+class _Clock(Protocol):
+    def monotonic(self) -> float: ...
 
 
 def _stamp(value: Any) -> str:
@@ -56,7 +94,11 @@ class FreddySandbox(Sandbox):
     or ``"members"`` (``{members, total, skip, limit}``, flat role/status).
     ``users`` replaces the seeded user records (``members`` are derived from them).
     ``ignore_skip`` (a fault, a plain attribute a test may flip) makes both
-    listings answer the first page whatever ``skip`` says.
+    listings answer the first page whatever ``skip`` says. ``forbidden_ids``
+    (a set a test may fill) are user ids ``GET /v1/user/{id}`` refuses with 403.
+    ``clock`` (anything with ``monotonic()``, e.g. the client's ``FakeClock``)
+    turns the rate limits on; without one they are off, so tests and
+    benchmarks may send thousands of requests through simulated time.
     """
 
     provider = "freddy"
@@ -72,10 +114,15 @@ class FreddySandbox(Sandbox):
         users: list[dict[str, Any]] | None = None,
         latency: float = 0.0,
         ignore_skip: bool = False,
+        clock: _Clock | None = None,
     ) -> None:
         super().__init__(latency=latency)
         self.api_key = api_key
         self.ignore_skip = ignore_skip
+        self.forbidden_ids: set[str] = set()
+        self.clock = clock
+        #: Per rate window, when the requests it still counts were answered.
+        self._answered = [deque[float]() for _ in RATE_LIMITS]
         self.organization_id = organization_id
         self.search_shape = search_shape
         self.users: list[dict[str, Any]] = users if users is not None else _seed_users(count, seed)
@@ -96,20 +143,20 @@ class FreddySandbox(Sandbox):
             422: "validation_error",
             429: "rate_limit_error",
         }
+        code = code or {
+            401: "AUTHENTICATION_REQUIRED",
+            403: "INSUFFICIENT_PERMISSIONS",
+            404: "RESOURCE_NOT_FOUND",
+            422: "VALIDATION_ERROR",
+            429: "RATE_LIMIT_EXCEEDED",
+        }.get(status, "INTERNAL_ERROR")
         trace_id = f"req_sandbox{next(self._trace):06d}"
         body = {
             "success": False,
             "error": {
-                "code": code
-                or {
-                    401: "AUTHENTICATION_REQUIRED",
-                    403: "INSUFFICIENT_PERMISSIONS",
-                    404: "RESOURCE_NOT_FOUND",
-                    422: "VALIDATION_ERROR",
-                    429: "RATE_LIMIT_EXCEEDED",
-                }.get(status, "INTERNAL_ERROR"),
+                "code": code,
                 "message": message,
-                "system_message": message,
+                "system_message": _SYSTEM_MESSAGES.get(code, message),
                 "type": kinds.get(status, "server_error"),
                 "status": status,
                 "trace_id": trace_id,
@@ -131,6 +178,9 @@ class FreddySandbox(Sandbox):
         return None
 
     def route(self, request: httpx.Request) -> httpx.Response:
+        throttled = self._throttle()
+        if throttled is not None:
+            return throttled
         parts = [
             unquote(part) for part in request.url.raw_path.split(b"?")[0].decode().split("/")[1:]
         ]
@@ -149,6 +199,26 @@ class FreddySandbox(Sandbox):
             if parts[3] == "statuses":
                 return json_response(200, list(_STATUSES.values()))
         return self.error(404, f"No route for {method} {request.url.path}", code="NOT_FOUND")
+
+    def _throttle(self) -> httpx.Response | None:
+        """429 when a rate window is full, else count this request (with a clock)."""
+        if self.clock is None:
+            return None
+        now = self.clock.monotonic()
+        wait = 0.0
+        with self._lock:
+            for (limit, period), answered in zip(RATE_LIMITS, self._answered, strict=True):
+                while answered and answered[0] + period <= now:
+                    answered.popleft()
+                if len(answered) >= limit:
+                    wait = max(wait, answered[0] + period - now)
+            if not wait:
+                for answered in self._answered:
+                    answered.append(now)
+                return None
+        refused = self.error(429, "Rate limit exceeded. Please retry later.")
+        refused.headers["Retry-After"] = str(math.ceil(wait))
+        return refused
 
     # -- /v1/user ---------------------------------------------------------------------
 
@@ -184,6 +254,8 @@ class FreddySandbox(Sandbox):
                     return json_response(200, user)
             return self.error(404, "User not found.", code="USER_NOT_FOUND")
         if len(rest) == 1:
+            if rest[0] in self.forbidden_ids:
+                return self.error(403, "You do not have permission to access this resource.")
             for user in self.users:
                 if user.get("id") == rest[0]:
                     return json_response(200, user)
@@ -296,13 +368,27 @@ class FreddySandbox(Sandbox):
 
 
 def _seed_users(count: int, seed: int) -> list[dict[str, Any]]:
-    """Freddy holds people 0..count-1 of the shared pool."""
+    """Freddy holds people 0..count-1 of the shared pool; person ``i``:
+
+    * has a ``uid_`` id when ``i % 20 == 3`` (the object page's form), else ``usr_``;
+    * left (``is_active`` false) when ``i % 9 == 4``;
+    * has a sparse profile and never logged in (``last_login`` null) when
+      ``i % 11 == 7``;
+    * last logged in 120-400 days before EPOCH when ``i % 25 == 12`` (dormant),
+      else 0-59 days before; never before the account was created (then a day
+      after it);
+    * is the owner (``role_owner``) when ``i == 0``, an admin when ``i % 29 == 0``.
+    """
     rng = random.Random(seed)
     users = []
     for person in people(max(count, 400))[:count]:
-        user_id = "usr_" + "".join(rng.choice("0123456789abcdef") for _ in range(16))
-        sparse = person.index % 11 == 7  # a profile nobody filled in
+        index = person.index
+        prefix = "uid_" if index % 20 == 3 else "usr_"
+        user_id = prefix + "".join(rng.choice("0123456789abcdef") for _ in range(16))
+        sparse = index % 11 == 7  # a profile nobody filled in
         created = person.joined
+        days_ago = 120 + index * 7 % 281 if index % 25 == 12 else index % 60
+        last_login = max(EPOCH - timedelta(days=days_ago), created + timedelta(days=1))
         users.append(
             {
                 "id": user_id,
@@ -319,14 +405,14 @@ def _seed_users(count: int, seed: int) -> list[dict[str, Any]]:
                 "country_id": None,
                 "post_code": None,
                 "gender": None,
-                "is_active": person.index % 9 != 4,  # about one in nine has left
+                "is_active": index % 9 != 4,  # about one in nine has left
                 "last_verified": _stamp(created + timedelta(hours=2)),
-                "last_login": None if sparse else _stamp(EPOCH - timedelta(days=person.index % 60)),
+                "last_login": None if sparse else _stamp(last_login),
                 "created_at": _stamp(created),
-                "updated_at": _stamp(created + timedelta(days=person.index % 90)),
+                "updated_at": _stamp(created + timedelta(days=index % 90)),
                 "current_organization_id": SANDBOX_ORGANIZATION_ID,
                 "global_role_id": "role_owner"
-                if person.index == 0
+                if index == 0
                 else "role_admin"
                 if person.is_admin
                 else "role_member",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from datetime import timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -27,6 +27,7 @@ from userdir import (
 )
 from userdir.plugin import UserQuery
 from userdir.testing import FakeClock, Fault
+from userdir.testing.people import EPOCH
 from userdir_freddy.adapter import FreddyAdapter, FreddySettings
 from userdir_freddy.sandbox import SANDBOX_API_KEY, SANDBOX_ORGANIZATION_ID, FreddySandbox
 
@@ -96,6 +97,8 @@ def test_soft_deleted_members_are_never_active(
     users = {u.native_id: u for u in provider.users()}
     deleted = {m["user_id"] for m in freddy_sandbox.members if m["_deleted"]}
     assert deleted and all(users[i].status is UserStatus.inactive for i in deleted)
+    assert {i for i, u in users.items() if u.is_deleted} == deleted
+    assert all(u.is_deleted is False for i, u in users.items() if i not in deleted)
     # The guard, not the data: some of them still say "Active".
     assert any(users[i].raw["status"]["name"] == "Active" for i in deleted)
     assert all(not users[i].is_active for i in deleted)
@@ -121,7 +124,8 @@ def test_any_soft_deletion_marker_makes_a_member_inactive(
 ) -> None:
     member = {"id": "orgusr_1", "user_id": "usr_1", "status": {"name": "Active"}, **marker}
     expected = UserStatus.inactive if deleted else UserStatus.active
-    assert normalize(member).status is expected
+    user = normalize(member)
+    assert user.status is expected and user.is_deleted is deleted
 
 
 #: What member search does not return: /v1/user fills these, org mode leaves them None
@@ -155,8 +159,15 @@ def test_both_documented_search_shapes_give_the_same_users(clock: FakeClock) -> 
     for shape in ("users", "members"):
         sandbox = FreddySandbox(search_shape=shape)
         provider = load(sandbox, clock, organization_id=SANDBOX_ORGANIZATION_ID)
-        listings.append({(u.native_id, u.status, u.is_admin, u.roles) for u in provider.users()})
+        listings.append(
+            {
+                (u.native_id, u.status, u.is_admin, u.is_owner, u.is_deleted, u.roles)
+                for u in provider.users()
+            }
+        )
     assert listings[0] == listings[1]
+    owners = [u for u in listings[0] if u[3]]
+    assert [u[0] for u in owners] == [sandbox.users[0]["id"]]  # the sandbox's one owner
 
 
 @pytest.mark.parametrize("page_size", [1, 7, 100, 250])
@@ -208,8 +219,11 @@ def test_lists_over_a_real_loopback_socket() -> None:
 
 
 def test_get_by_id_and_missing_id(freddy: userdir.Provider, freddy_sandbox: FreddySandbox) -> None:
-    record = freddy_sandbox.users[17]
-    assert freddy.get(record["id"]).raw == record
+    record = freddy_sandbox.users[23]
+    assert record["id"].startswith("uid_")  # the object page's form: kept verbatim
+    got = freddy.get(record["id"])
+    assert got.raw == record and got.native_id == record["id"]
+    assert freddy_sandbox.requests[-1].url.path == f"/v1/user/{record['id']}"
     with pytest.raises(NotFoundError) as caught:
         freddy.get("usr_doesnotexist")
     assert caught.value.provider == "freddy" and caught.value.status_code == 404
@@ -421,6 +435,7 @@ def test_is_active_reads_json_booleans_and_their_usual_spellings(
         {"created_at": "not a date"},
         {"created_at": "2025-01-01T00:00:00Z", "joined_at": "not a date"},
         {"last_modified_at": "not a date"},
+        {"last_login": "not a date"},  # undocumented, but read when sent: checked too
     ],
 )
 def test_a_wrong_type_in_a_mapped_member_field_rejects_the_record(wrong: dict[str, Any]) -> None:
@@ -440,6 +455,45 @@ def test_member_dates_and_nested_over_flat_refs() -> None:
     assert (nested_wins.is_admin, nested_wins.roles) == (True, ("role_admin",))
     no_role = normalize({**MEMBER, "role": {}})
     assert (no_role.is_admin, no_role.roles) == (None, ())
+
+
+@pytest.mark.parametrize(
+    ("role", "admin", "owner"),
+    [
+        ({"role": {"id": "role_owner", "name": "Owner"}}, True, True),
+        ({"role": {"id": "role_k3f9", "name": "Owner"}}, True, True),  # random ids: by name
+        ({"role_id": "role_owner", "role_name": None}, True, True),
+        ({"role": {"id": "role_admin", "name": "Admin"}}, True, False),
+        ({"role_id": "role_member", "role_name": "Member"}, False, False),
+        ({"role": {"id": "role_x9", "name": "Billing"}}, None, None),  # not a role we know
+        ({}, None, None),
+    ],
+)
+def test_a_members_role_says_admin_and_owner_or_nothing(
+    role: dict[str, Any], admin: bool | None, owner: bool | None
+) -> None:
+    user = normalize({**MEMBER, **role})
+    assert (user.is_admin, user.is_owner) == (admin, owner)
+
+
+def test_v1_user_gives_the_last_login_but_no_owner_or_deletion() -> None:
+    user = normalize({**USER, "global_role_id": "role_owner", "last_login": "2025-01-15T14:30:00Z"})
+    assert user.last_login_at == datetime(2025, 1, 15, 14, 30, tzinfo=timezone.utc)
+    # global_role_id is platform-wide, not the organization's owner: not said.
+    assert (user.is_admin, user.is_owner, user.is_deleted) == (True, None, None)
+
+
+def test_a_member_has_no_last_login_unless_the_record_carries_one() -> None:
+    assert normalize(MEMBER).last_login_at is None  # the documented member object
+    carried = normalize({**MEMBER, "last_login": "2025-01-15T14:30:00+01:00"})
+    assert carried.last_login_at == datetime(2025, 1, 15, 13, 30, tzinfo=timezone.utc)
+
+
+def test_what_freddy_never_documents_stays_none_even_for_a_pending_member() -> None:
+    pending = {**MEMBER, "status": {"name": "Pending"}, "created_at": "2025-10-01T00:00:00Z"}
+    for user in (normalize(USER), normalize(pending)):
+        assert (user.user_type, user.groups, user.invited_at) == (None, None, None)
+    assert normalize(pending).status is UserStatus.invited  # created_at is no invitation date
 
 
 def test_unknown_role_ids_leave_is_admin_unknown() -> None:
@@ -544,6 +598,22 @@ def test_bearer_auth_scheme(freddy_sandbox: FreddySandbox, clock: FakeClock) -> 
     assert "x-api-key" not in freddy_sandbox.requests[-1].headers
 
 
+def test_get_by_id_refused_by_freddy_is_permission_denied(
+    freddy: userdir.Provider, freddy_sandbox: FreddySandbox
+) -> None:
+    refused = freddy_sandbox.users[5]["id"]
+    freddy_sandbox.forbidden_ids.add(refused)
+    with pytest.raises(PermissionDeniedError) as caught:
+        freddy.get(refused)
+    error = caught.value
+    assert (error.provider, error.status_code, error.code) == (
+        "freddy",
+        403,
+        "INSUFFICIENT_PERMISSIONS",
+    )
+    assert str(error).startswith("freddy: ")
+
+
 def test_foreign_organization_is_permission_denied(
     freddy_sandbox: FreddySandbox, clock: FakeClock
 ) -> None:
@@ -646,7 +716,73 @@ def test_sandbox_refuses_requests_without_a_key() -> None:
     sandbox = FreddySandbox()
     response = sandbox(httpx.Request("GET", "https://api.aitronos.com/v1/user"))
     assert response.status_code == 401
-    assert response.json()["error"]["code"] == "AUTHENTICATION_REQUIRED"
+    error = response.json()["error"]
+    # The seed's (Get User By Id) words; a wrong key is INVALID_API_KEY (tested above).
+    assert (error["code"], error["system_message"]) == (
+        "AUTHENTICATION_REQUIRED",
+        "Missing or invalid authorization header",
+    )
+
+
+def test_the_sandbox_people_a_review_finds_are_where_its_docstring_says() -> None:
+    """Other tests and the sample HR roster build on these indices (EPOCH is "now")."""
+    sandbox = FreddySandbox()
+    users = sandbox.users
+
+    def days_ago(stamp: str) -> int:
+        return (EPOCH - datetime.fromisoformat(stamp.replace("Z", "+00:00"))).days
+
+    active = [i for i, u in enumerate(users) if u["is_active"]]
+    assert active == [i for i in range(250) if i % 9 != 4]
+    logins = {i: users[i]["last_login"] for i in active}
+    dormant = [i for i, stamp in logins.items() if stamp and days_ago(stamp) > 90]
+    assert dormant == [12, 37, 87, 162, 187, 212, 237]
+    never = [i for i, stamp in logins.items() if stamp is None]
+    assert never == [i for i in active if i % 11 == 7]
+    assert all(
+        days_ago(u["last_login"]) <= days_ago(u["created_at"]) for u in users if u["last_login"]
+    )
+    assert [i for i, u in enumerate(users) if u["id"].startswith("uid_")] == list(range(3, 250, 20))
+    roles = [m["role"]["id"] for m in sandbox.members]
+    assert [i for i, r in enumerate(roles) if r == "role_owner"] == [0]
+    assert [i for i, r in enumerate(roles) if r == "role_admin"] == list(range(29, 250, 29))
+
+
+def test_sandbox_enforces_100_a_minute_and_1000_an_hour() -> None:
+    clock = FakeClock()
+    sandbox = FreddySandbox(count=3, clock=clock)
+    start = clock.now
+
+    def status() -> tuple[int, str | None]:
+        response = sandbox(
+            httpx.Request(
+                "GET",
+                "https://api.aitronos.com/v1/user/current",
+                headers={"X-API-Key": SANDBOX_API_KEY},
+            )
+        )
+        return response.status_code, response.headers.get("retry-after")
+
+    for minute in range(10):
+        clock.now = start + 60 * minute
+        assert {status() for _ in range(100)} == {(200, None)}
+        if minute == 0:
+            assert status() == (429, "60")  # 101 in a minute
+    clock.now = start + 600  # the minute is clear; the hour holds 1000
+    assert status() == (429, "3000")
+    clock.now = start + 3600
+    assert status() == (200, None)
+
+
+def test_a_listing_paced_by_the_adapter_never_meets_either_sandbox_limit() -> None:
+    clock = FakeClock()
+    sandbox = FreddySandbox(count=1000, clock=clock)
+    provider = load(sandbox, clock, page_size=1)
+    start = clock.now
+    assert len(list(provider.users())) == 1000
+    # 1000 full pages and an empty one, and not one refused and retried.
+    assert len(sandbox.requests) == 1001
+    assert clock.now - start >= 3600  # the 1001st request waited for the hour
 
 
 @pytest.mark.loopback
