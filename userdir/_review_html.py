@@ -39,6 +39,8 @@ _KINDS = {
     "guest": "guest",
 }
 _SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2, "info": 3}
+#: Kinds that only a roster can find.
+_NEEDS_ROSTER = ("leaver_active", "orphan")
 #: Seat bars, in order; dormant is a subset of active, so the bars are not stacked.
 _SEAT_BARS = ("active", "guests", "invited", "inactive", "dormant")
 
@@ -161,6 +163,11 @@ def _ordered(known: Iterable[str], *extra: Iterable[str]) -> list[str]:
     return list(seen)
 
 
+def _number(value: Any) -> Any:
+    """90.0 -> 90: settings arrive as float days."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _money(value: float) -> str:
     return f"{value:,.2f}"
 
@@ -178,24 +185,32 @@ def _header(data: Mapping[str, Any], providers: Sequence[str], title: str) -> st
         f"<h1>{_e(title)}</h1><p class='muted' id='meta'>"
         f"As of {_e(data.get('now'))} (generated {_e(data.get('generated_at'))}). "
         f"Tools: {_e(', '.join(providers))}. {roster_text}. "
-        f"Dormant after {_e(settings.get('inactive_after_days'))} days without a login; "
-        f"invitations stale after {_e(settings.get('invite_expires_after_days'))} days; "
+        f"Dormant after {_e(_number(settings.get('inactive_after_days')))} days without a login; "
+        f"invitations stale after {_e(_number(settings.get('invite_expires_after_days')))} days; "
         f"allow-list: {_e(', '.join(allow)) if allow else 'none'}.</p>"
     )
 
 
-def _incomplete_banner(incomplete: Sequence[str]) -> str:
-    if not incomplete:
-        return ""
-    return (
+def _completeness(incomplete: Sequence[str], unrecorded: Sequence[str]) -> str:
+    """A banner for listings known to be partial; a note where nobody said either way."""
+    banner = (
         '<div class="banner" id="incomplete" role="alert"><b>Incomplete review</b> for '
-        f"{_e(', '.join(incomplete))}: its listing was not complete, so the findings and seat "
+        f"{_e(', '.join(incomplete))}: the listing was not complete, so the findings and seat "
         "counts there cover only the accounts that were read. A missing finding for "
         "those tools proves nothing.</div>"
+        if incomplete
+        else ""
     )
+    note = (
+        f"<p class='muted' id='completeness-unrecorded'>Not recorded whether the listing of "
+        f"{_e(', '.join(unrecorded))} was complete.</p>"
+        if unrecorded
+        else ""
+    )
+    return banner + note
 
 
-def _cards(summary: Mapping[str, Any], kinds: Sequence[str]) -> str:
+def _cards(summary: Mapping[str, Any], kinds: Sequence[str], has_roster: bool) -> str:
     by_kind = summary.get("by_kind") or {}
     flagged_by_kind = summary.get("flagged_by_kind") or {}
     cards = [
@@ -205,6 +220,12 @@ def _cards(summary: Mapping[str, Any], kinds: Sequence[str]) -> str:
     ]
     for kind in kinds:
         count = by_kind.get(kind, 0)
+        if kind in _NEEDS_ROSTER and not has_roster:  # a 0 here would read as "none found"
+            cards.append(
+                f'<div class="card zero" data-kind="{_e(kind)}"><b id="count-{_e(kind)}">'
+                f"&ndash;</b>{_e(_label(kind))}<small>not checked: no roster</small></div>"
+            )
+            continue
         cards.append(
             f'<div class="card{"" if count else " zero"}" data-kind="{_e(kind)}">'
             f'<b id="count-{_e(kind)}">{_e(count)}</b>{_e(_label(kind))}'
@@ -435,8 +456,8 @@ def render_review_html(data: Mapping[str, Any], *, title: str = "userdir access 
     providers = _ordered(
         data.get("providers") or (), complete, (str(f.get("provider")) for f in findings)
     )
-    # Not proven complete counts as incomplete: silence must never read as "fine".
-    incomplete = [p for p in providers if complete.get(p) is not True]
+    incomplete = [p for p in providers if complete.get(p) is False]
+    unrecorded = [p for p in providers if p not in complete]
     summary = data.get("summary") or {}
     kinds = _ordered(_KINDS, summary.get("by_kind") or {}, (str(f.get("kind")) for f in findings))
     return (
@@ -445,8 +466,8 @@ def render_review_html(data: Mapping[str, Any], *, title: str = "userdir access 
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
         + _header(data, providers, title)
-        + _incomplete_banner(incomplete)
-        + _cards(summary, kinds)
+        + _completeness(incomplete, unrecorded)
+        + _cards(summary, kinds, data.get("roster") is not None)
         + _unknowns(data.get("unknowns") or ())
         + _seats(data.get("seats") or {}, providers, incomplete)
         + _findings(data, kinds, providers)

@@ -96,7 +96,7 @@ def review_data(**overrides: Any) -> dict[str, Any]:
         "schema": "userdir.review/1",
         "generated_at": "2025-11-15T10:30:00+00:00",
         "now": "2025-11-15T10:30:00+00:00",
-        "settings": {"inactive_after_days": 90, "invite_expires_after_days": 30, "allow": []},
+        "settings": {"inactive_after_days": 90.0, "invite_expires_after_days": 30.0, "allow": []},
         "roster": {"source": "<hr>.csv", "people": 3},
         "providers": ["ejento", "freddy", "pneumatic"],
         "complete": {"ejento": True, "freddy": True, "pneumatic": True},
@@ -186,13 +186,27 @@ def test_unknown_dormant_reads_unknown_never_zero() -> None:
     assert '<td data-sort="">unknown</td>' in orphan
 
 
-def test_an_incomplete_listing_is_announced_and_absence_is_not_completeness() -> None:
-    assert 'id="incomplete"' not in render_review_html(review_data())
+def test_an_incomplete_listing_is_announced_and_an_unsaid_one_is_noted() -> None:
+    whole = render_review_html(review_data())
+    assert 'id="incomplete"' not in whole and "completeness-unrecorded" not in whole
     partial = render_review_html(
         review_data(complete={"ejento": True, "freddy": False})  # pneumatic: not said
     )
     banner = partial.split('id="incomplete"', 1)[1].split("</div>", 1)[0]
-    assert "Incomplete review</b> for freddy, pneumatic:" in banner
+    assert "Incomplete review</b> for freddy:" in banner
+    assert "the listing of pneumatic was complete" in partial.split("completeness-unrecorded")[1]
+
+
+def test_without_a_roster_leavers_and_orphans_read_not_checked_not_zero() -> None:
+    summary = review_data()["summary"]
+    summary["by_kind"].update(leaver_active=0, orphan=0)
+    html = render_review_html(review_data(roster=None, summary=summary))
+    for kind in ("leaver_active", "orphan"):
+        card = html.split(f'id="count-{kind}">', 1)[1].split("</div>", 1)[0]
+        assert card.startswith("&ndash;</b>") and "not checked: no roster" in card
+    assert 'id="count-dormant">1</b>' in html
+    assert "<b>no roster</b>: leavers and orphans need one" in html
+    assert "Dormant after 90 days without" in html  # settings arrive as float days
 
 
 def test_findings_start_grouped_by_severity_flagged_first() -> None:
