@@ -20,7 +20,17 @@ def run(*args: str) -> Result:
 
 
 def test_help_on_every_command_has_examples() -> None:
-    for command in ("providers", "users", "get", "find", "export", "reconcile", "diff", "demo"):
+    for command in (
+        "providers",
+        "users",
+        "get",
+        "find",
+        "export",
+        "reconcile",
+        "review",
+        "diff",
+        "demo",
+    ):
         result = run(command, "--help")
         assert result.exit_code == 0
         assert "Example" in result.output, command
@@ -148,6 +158,7 @@ def test_demo_lists_all_three_and_reconciles() -> None:
     for name in ("freddy", "pneumatic", "ejento"):
         assert f"{name}:" in result.output
     assert "reconciliation" in result.output and "duplicate in ejento" in result.output
+    assert "access review" in result.output and "leaver_active" in result.output
 
 
 def test_the_installed_command_runs_without_color_in_a_pipe() -> None:
@@ -165,7 +176,7 @@ def test_the_installed_command_runs_without_color_in_a_pipe() -> None:
 
 def test_help_documents_the_exit_codes() -> None:
     text = run("--help").output
-    for code in ("0 ", "1 ", "2 ", "3 ", "130 "):
+    for code in ("0 ", "1 ", "2 ", "3 ", "4 ", "130 "):
         assert f"\n    {code}" in text, code
     assert "incomplete" in text and "interrupted" in text
 
@@ -185,3 +196,71 @@ def test_providers_resolves_settings_as_from_env_does_config_file_included(
     )
     assert line.endswith("[configured]")
     assert "needs EJENTO_BASE_URL" in run("providers").output
+
+
+# -- review -----------------------------------------------------------------------------
+
+
+def test_review_on_the_sandboxes_groups_by_severity_and_says_unknown() -> None:
+    result = run("review", "--sandbox")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("access review as of 2025-11-15:")  # the sandboxes' day
+    assert next(line for line in lines if line.startswith("pneumatic")).split()[6] == "unknown"
+    assert lines.index(next(l for l in lines if l.startswith("HIGH"))) < lines.index(
+        next(l for l in lines if l.startswith("LOW"))
+    )
+
+
+def test_review_fail_on_exits_4_only_for_flagged_findings_of_those_kinds(tmp_path: Path) -> None:
+    out = tmp_path / "review.json"
+    failing = run(
+        "review", "--sandbox", "--fail-on", "leaver_active", "--format", "json", "-o", str(out)
+    )
+    assert failing.exit_code == 4
+    assert json.loads(out.read_text())["summary"]["flagged_by_kind"]["leaver_active"] > 0
+    # the sandboxes' guests are all on the roster: listed (info), not flagged
+    assert json.loads(out.read_text())["summary"]["by_kind"]["guest"] > 0
+    assert run("review", "--sandbox", "--fail-on", "guest").exit_code == 0
+
+
+def test_review_usage_errors_exit_2() -> None:
+    assert run("review", "--sandbox", "--fail-on", "leavers").exit_code == 2
+    assert run("review", "--sandbox", "--inactive-after", "soon").exit_code == 2
+    assert run("review", "--sandbox", "--price", "freddy=free").exit_code == 2
+
+
+def test_review_names_a_bad_roster_row_by_its_line(tmp_path: Path) -> None:
+    roster = tmp_path / "hr.csv"
+    roster.write_text("Work Email,Employment Status\nann@example.com,Active\n,Active\n")
+    result = run("review", "freddy", "--sandbox", "--roster", str(roster))
+    assert result.exit_code == 1
+    assert "hr.csv:3" in result.output and "Traceback" not in result.output
+
+
+def test_review_of_an_incomplete_snapshot_exits_3_even_with_findings(tmp_path: Path) -> None:
+    snapshot = tmp_path / "snap.jsonl"
+    assert run("export", "--sandbox", "-o", str(snapshot)).exit_code == 0
+    lines = snapshot.read_text().splitlines()
+    trailer = json.loads(lines[-1])
+    trailer["snapshot_end"]["freddy"]["complete"] = False
+    snapshot.write_text("\n".join([*lines[:-1], json.dumps(trailer)]) + "\n")
+    from userdir.testing.roster import sample_roster_csv
+
+    roster = tmp_path / "hr.csv"
+    roster.write_text(sample_roster_csv(), encoding="utf-8")
+    result = run(
+        "review",
+        "--from",
+        str(snapshot),
+        "--roster",
+        str(roster),
+        "--now",
+        "2025-11-15",
+        "--format",
+        "json",
+        "--fail-on",
+        "leaver_active",
+    )
+    assert result.exit_code == 3
+    assert json.loads(result.stdout)["complete"]["freddy"] is False

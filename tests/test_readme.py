@@ -22,7 +22,10 @@ def test_readme_has_python_examples() -> None:
 
 
 @pytest.mark.parametrize("code", PYTHON_BLOCKS, ids=lambda c: c.splitlines()[0][:40])
-def test_python_example_runs(code: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_python_example_runs(
+    code: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # an example that writes a file writes it here
     namespace: dict[str, object] = {"__name__": "__readme__"}
     exec(compile(code, str(README), "exec"), namespace)  # noqa: S102
     tests = [fn for name, fn in namespace.items() if name.startswith("test_") and callable(fn)]
@@ -36,30 +39,39 @@ def test_python_example_runs(code: str, capsys: pytest.CaptureFixture[str]) -> N
     assert capsys.readouterr().out.strip(), "a README example should show its result"
 
 
-def userdir_commands() -> list[str]:
+def userdir_commands() -> list[tuple[str, int]]:
+    """Each ``userdir`` command line, with the exit code its comment promises
+    (``# exits 4``), 0 when it promises none."""
     commands = []
     for block in SHELL_BLOCKS:
         for line in block.splitlines():
             for part in line.split("&&"):
                 part = part.strip()
                 if part.startswith("userdir ") and "$" not in part and "..." not in part:
-                    commands.append(part.split(" #")[0].split(" >")[0].split(" |")[0].strip())
+                    promised = re.search(r"# exits (\d+)", part)
+                    command = part.split(" #")[0].split(" >")[0].split(" |")[0].strip()
+                    commands.append((command, int(promised.group(1)) if promised else 0))
     return commands
 
 
 def test_readme_shows_the_demo_command() -> None:
-    assert "userdir demo" in userdir_commands()
+    assert ("userdir demo", 0) in userdir_commands()
 
 
-@pytest.mark.parametrize("command", userdir_commands())
-def test_shell_example_runs(command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("command", "exit_code"), userdir_commands())
+def test_shell_example_runs(
+    command: str, exit_code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from userdir.testing.roster import sample_roster_csv
+
     monkeypatch.chdir(tmp_path)  # examples that write files write them here
     runner = CliRunner()
     for snapshot in ("monday.jsonl", "friday.jsonl"):  # what the diff example compares
         runner.invoke(cli, ["export", "--sandbox", "freddy", "-o", snapshot])
+    (tmp_path / "hr.csv").write_text(sample_roster_csv(), encoding="utf-8")  # the review's roster
     before = set(tmp_path.iterdir())
     result = runner.invoke(cli, shlex.split(command)[1:], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == exit_code, result.output
     assert result.output.strip() or set(tmp_path.iterdir()) - before
 
 

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
         ReconciliationReport,
         reconcile,
     )
+    from ._review import Finding, ReviewReport, Seats, Unknown, review
+    from ._roster import Person, Roster
     from ._snapshot import Snapshot, SnapshotDiff, diff_snapshots
     from ._types import UserQuery
 
@@ -56,6 +58,7 @@ __all__ = [
     "Directory",
     "DirectoryReport",
     "Duplicate",
+    "Finding",
     "Identity",
     "InvalidResponseError",
     "Listed",
@@ -64,6 +67,7 @@ __all__ = [
     "NotFoundError",
     "PaginationError",
     "PermissionDeniedError",
+    "Person",
     "PossibleMatch",
     "Provider",
     "ProviderError",
@@ -71,10 +75,14 @@ __all__ = [
     "RateLimitError",
     "ReconciliationReport",
     "Rejection",
+    "ReviewReport",
+    "Roster",
+    "Seats",
     "ServerError",
     "Snapshot",
     "SnapshotDiff",
     "TransportError",
+    "Unknown",
     "User",
     "UserQuery",
     "UserStatus",
@@ -86,10 +94,18 @@ __all__ = [
     "load_provider",
     "normalize_email",
     "reconcile",
+    "review",
 ]
 
 #: public name -> the module that defines it
 _EXPORTS = {
+    "review": "._review",
+    "Unknown": "._review",
+    "Seats": "._review",
+    "Roster": "._roster",
+    "ReviewReport": "._review",
+    "Person": "._roster",
+    "Finding": "._review",
     "AListed": "._provider",
     "AsyncDirectory": "._directory",
     "AuthenticationError": "._errors",

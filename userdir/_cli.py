@@ -15,6 +15,8 @@ Exit codes (also in ``userdir --help``):
 * 3: incomplete: the command finished, but a provider's listing did not
   (``--on-error skip`` or ``collect``), or a snapshot it read was incomplete. The
   output is written and says so (a snapshot's trailer marks the listing incomplete).
+* 4: findings: ``review --fail-on KINDS`` found flagged findings of those kinds
+  (the report is written; an incomplete listing exits 3 instead, which says more).
 * 130: interrupted (Ctrl-C); an output file is left as it was before.
 """
 
@@ -30,7 +32,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
@@ -44,11 +46,13 @@ from ._models import User
 from ._output import FORMATS, Writer, atomic_write, printable, terminal_text, write_users
 from ._plugins import adapter_registry, default_plugin_manager
 from ._reconcile import MATCHERS, ReconciliationReport, load_id_map, reconcile
+from ._review import FINDING_KINDS, SEVERITIES, ReviewReport, review
 from ._snapshot import Snapshot, diff_snapshots, write_snapshot
 from ._version import __version__
 
 __all__ = [
     "EXIT_ERROR",
+    "EXIT_FINDINGS",
     "EXIT_INCOMPLETE",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
@@ -61,6 +65,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INCOMPLETE = 3
+EXIT_FINDINGS = 4
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES_HELP = """\b
@@ -70,6 +75,7 @@ Exit codes:
   2    usage error
   3    incomplete: a provider's listing did not finish (--on-error skip/collect)
        or a snapshot read was incomplete; the output is written and says so
+  4    review --fail-on: flagged findings of those kinds (report written)
   130  interrupted (Ctrl-C); output files are left as they were
 """
 
@@ -684,6 +690,257 @@ def _render_report(report: ReconciliationReport, fmt: str) -> str:
     return "\n".join(printable(line) for line in lines) + "\n"
 
 
+_UNITS = {"d": timedelta(days=1), "w": timedelta(weeks=1), "h": timedelta(hours=1)}
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    """``90d``, ``12w``, ``36h`` or a plain number of days."""
+    text = value.strip().lower()
+    unit = _UNITS.get(text[-1:])
+    try:
+        amount = float(text[:-1] if unit else text)
+    except ValueError:
+        amount = math.nan
+    if not (math.isfinite(amount) and 0 < amount <= 100_000):
+        raise click.BadParameter(f"{value!r} is not a duration like 90d, 12w or 36h")
+    return amount * (unit or _UNITS["d"])
+
+
+def _price(text: str) -> tuple[str, float]:
+    tool, _, amount = text.partition("=")
+    try:
+        price = float(amount)
+    except ValueError:
+        price = math.nan
+    if not tool.strip() or not (math.isfinite(price) and price >= 0):
+        raise click.BadParameter(f"{text!r} is not TOOL=PRICE (say freddy=12.5)")
+    return tool.strip(), price
+
+
+def _kinds(text: str) -> tuple[str, ...]:
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in FINDING_KINDS]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown kind {unknown[0]!r}; choose from {', '.join(FINDING_KINDS)}"
+        )
+    return kinds
+
+
+@cli.command("review")
+@click.argument("provider", nargs=-1)
+@click.option(
+    "--roster",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The HR roster: CSV, JSONL or a SCIM ListResponse (.json). "
+    "With --sandbox, the sandboxes' sample roster by default.",
+)
+@click.option(
+    "--from",
+    "snapshot",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Review a snapshot (from `userdir export`) instead of listing providers.",
+)
+@click.option(
+    "--inactive-after",
+    callback=_duration,
+    default="90d",
+    show_default=True,
+    help="An active account unused for longer is dormant.",
+)
+@click.option(
+    "--invite-expires-after",
+    callback=_duration,
+    default="30d",
+    show_default=True,
+    help="An invitation pending for longer is stale.",
+)
+@click.option(
+    "--allow",
+    multiple=True,
+    metavar="PATTERN",
+    help="Accounts that belong to no person on purpose: @domain, a userdir id, "
+    "or a glob on email/username (repeat).",
+)
+@click.option(
+    "--price",
+    "prices",
+    multiple=True,
+    metavar="TOOL=PRICE",
+    help="Price per seat per month, to cost wasted seats (repeat).",
+)
+@click.option(
+    "--id-map",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV or TOML: userdir id -> roster email or employee id.",
+)
+@click.option(
+    "--now",
+    "now_text",
+    metavar="ISO-DATE",
+    help="The review's today (default: now; with --sandbox, the sandboxes' day).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "markdown", "html"]),
+    default="table",
+    show_default=True,
+    help="html: one self-contained page with seat bars and a findings table to filter.",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--fail-on",
+    default="",
+    metavar="KINDS",
+    help=f"Exit 4 when flagged findings of these kinds exist ({','.join(FINDING_KINDS)}).",
+)
+@directory_options
+def review_command(
+    provider: tuple[str, ...],
+    roster: Path | None,
+    snapshot: Path | None,
+    inactive_after: timedelta,
+    invite_expires_after: timedelta,
+    allow: tuple[str, ...],
+    prices: tuple[str, ...],
+    id_map: Path | None,
+    now_text: str | None,
+    fmt: str,
+    output: Path | None,
+    fail_on: str,
+    sandbox: bool,
+    config: Path | None,
+    on_error: str,
+) -> None:
+    """Review access against an HR roster: leavers still active, orphans, dormant
+    seats, stale invitations, admins and guests, per tool.
+
+    \b
+    Examples:
+      userdir review --sandbox
+      userdir review --roster hr.csv --price freddy=12 --fail-on leaver_active,orphan
+      userdir review --from today.jsonl --roster hr.csv --format html -o review.html
+    """
+    from ._roster import Roster
+
+    fail_kinds = _kinds(fail_on)
+    price_map = dict(_price(p) for p in prices)
+    now = _moment(now_text) if now_text else None
+    if roster is not None:
+        people: Roster | None = Roster.load(roster)
+    elif sandbox:
+        from .testing.roster import sample_roster
+
+        people = sample_roster()
+    else:
+        people = None
+        _note("no --roster: leavers and orphans are not checked", always=True)
+    if sandbox and now is None:
+        from .testing.people import EPOCH
+
+        now = EPOCH
+    options: dict[str, Any] = {
+        "roster": people,
+        "now": now,
+        "inactive_after": inactive_after,
+        "invite_expires_after": invite_expires_after,
+        "allow": allow,
+        "prices": price_map,
+        "id_map": _id_map(id_map) if id_map else None,
+    }
+    if snapshot is not None:
+        saved = Snapshot.load(snapshot)
+        names = list(provider) or saved.providers()
+        report = review(
+            (u for u in saved.users.values() if u.provider in names),
+            providers=names,
+            complete={name: saved.complete(name) for name in names},
+            **options,
+        )
+        for name in names:
+            if not saved.complete(name):
+                _note(f"{name}: incomplete in {snapshot}", always=True)
+    else:
+        with _directory(provider, sandbox=sandbox, config=config, on_error=on_error) as directory:
+            listed = directory.report.providers
+            report = review(
+                _progress(directory.users()), providers=list(directory.providers), **options
+            )
+            _finish(directory)
+            report.complete.update({name: listed[name].complete for name in listed})
+    with _output(output) as stream:
+        stream.write(_render_review(report, fmt))
+    _conclude(all(report.complete.values()))
+    failing = report.flagged(fail_kinds) if fail_kinds else []
+    if failing:
+        _note(f"{len(failing)} flagged findings of kinds {', '.join(fail_kinds)}", always=True)
+        raise click.exceptions.Exit(EXIT_FINDINGS)
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not an ISO date or datetime", param_hint="--now"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _render_review(report: ReviewReport, fmt: str, *, limit: int | None = None) -> str:
+    if fmt == "json":
+        return report.to_json() + "\n"
+    if fmt == "csv":
+        return report.to_csv()
+    if fmt == "markdown":
+        return report.to_markdown()
+    if fmt == "html":
+        return report.to_html()
+    summary = report.summary()
+    roster = report.roster
+    lines = [
+        f"access review as of {report.now:%Y-%m-%d}: {summary['flagged']} flagged findings; "
+        + (f"roster {roster.source} ({len(roster)} people)" if roster is not None else "no roster"),
+        "",
+        f"{'tool':<12} {'accounts':>8} {'active':>7} {'guests':>7} {'invited':>8} "
+        f"{'inactive':>9} {'dormant':>8} {'wasted/mo':>10}",
+    ]
+    for name, seats in report.seats.items():
+        dormant = "unknown" if seats.dormant is None else str(seats.dormant)
+        cost = "" if seats.monthly_cost is None else f"{seats.monthly_cost['total']:.2f}"
+        incomplete = "" if report.complete.get(name, True) else "  INCOMPLETE"
+        lines.append(
+            f"{name:<12} {seats.accounts:>8} {seats.active:>7} {seats.guests:>7} "
+            f"{seats.invited:>8} {seats.inactive:>9} {dormant:>8} {cost:>10}{incomplete}"
+        )
+    for unknown in report.unknowns:
+        lines.append(
+            f"unknown: {unknown.check} for {unknown.accounts} {unknown.provider} "
+            f"accounts ({unknown.reason})"
+        )
+    for severity in SEVERITIES:
+        found = [f for f in report.findings if f.severity == severity]
+        if not found:
+            continue
+        lines += ["", f"{severity.upper()} ({len(found)})"]
+        if severity == "info":
+            counts = {k: sum(f.kind == k for f in found) for k in FINDING_KINDS}
+            lines.append(
+                "  "
+                + ", ".join(f"{k} {n}" for k, n in counts.items() if n)
+                + " (listed for the record: --format markdown, csv, json or html)"
+            )
+            continue
+        shown = found if limit is None else found[:limit]
+        for finding in shown:
+            lines.append(f"  {finding.kind:<13} {finding.user.id:<28} {finding.evidence}")
+        if len(found) > len(shown):
+            lines.append(f"  ... {len(found) - len(shown)} more")
+    # One finding per line, whatever a name holds (a newline would forge a row).
+    return "\n".join(printable(line) for line in lines) + "\n"
+
+
 @cli.command()
 @click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -713,8 +970,10 @@ def diff(old: Path, new: Path, fmt: str) -> None:
 def demo(limit: int) -> None:
     """The whole story on the built-in sandboxes: no keys, no network.
 
-    Lists every provider, then reconciles them: the sandboxes share people on
-    purpose, with status drift, renamed people and a duplicate to find.
+    Lists every provider, reconciles them (the sandboxes share people on purpose,
+    with status drift, renamed people and a duplicate to find), then reviews
+    access against the sandboxes' sample HR roster (leavers, orphans, dormant
+    seats, stale invitations, admins and guests).
 
     \b
     Example:
@@ -739,6 +998,17 @@ def demo(limit: int) -> None:
     click.secho("\nreconciliation (matched on email)", bold=True, color=_color())
     report = reconcile(everyone, providers=list(directory.providers))
     _stdout().write(_render_report(report, "table"))
+    from .testing.people import EPOCH
+    from .testing.roster import sample_roster
+
+    click.secho(
+        "\naccess review (against the sandboxes' sample HR roster)", bold=True, color=_color()
+    )
+    checked = review(
+        everyone, roster=sample_roster(), now=EPOCH, providers=list(directory.providers)
+    )
+    _stdout().write(_render_review(checked, "table", limit=limit))
+    _echo("(all of it: userdir review --sandbox --format html -o review.html)")
     _conclude(directory.report.complete)
 
 

@@ -15,6 +15,7 @@ from . import (
     test_normalize,
     test_reconcile_scale,
     test_requests,
+    test_review_scale,
     test_side_by_side,
 )
 from .shared import ROOT, Section, machine, progress
@@ -26,6 +27,7 @@ TOPICS = {
     "memory": test_memory.run,
     "side_by_side": test_side_by_side.run,
     "reconcile": test_reconcile_scale.run,
+    "review": test_review_scale.run,
 }
 
 

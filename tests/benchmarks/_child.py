@@ -6,6 +6,7 @@ the job's JSON (read by :func:`tests.benchmarks.shared.run_child`):
 * ``stream SIZE``: list SIZE lazily generated users, report peak memory growth
   (and the memory of a listing's duplicate guard for SIZE ids on its own);
 * ``reconcile TOTAL``: reconcile TOTAL users of three providers, time and memory;
+* ``review TOTAL``: review TOTAL users of three providers against a roster;
 * ``serve SIZE``: serve three sandboxes of SIZE users until stdin closes;
 * ``serve_freddy SIZE``: serve SIZE Freddy users until stdin closes.
 """
@@ -19,11 +20,18 @@ from typing import Any
 
 
 def main(argv: list[str]) -> None:
-    from . import test_concurrency, test_memory, test_reconcile_scale, test_side_by_side
+    from . import (
+        test_concurrency,
+        test_memory,
+        test_reconcile_scale,
+        test_review_scale,
+        test_side_by_side,
+    )
 
     jobs: dict[str, Callable[[int], dict[str, Any] | None]] = {
         "stream": test_memory.stream,
         "reconcile": test_reconcile_scale.reconcile_job,
+        "review": test_review_scale.review_job,
         "serve": test_concurrency.serve,
         "serve_freddy": test_side_by_side.serve_freddy,
     }

@@ -79,7 +79,7 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def _email(person: int) -> str:
+def person_email(person: int) -> str:
     """Person *person*'s email, lowercase: a pool address made unique."""
     local, _, domain = _POOL[person % len(_POOL)].email.partition("@")
     return f"{local}.{person}@{domain}"
@@ -95,7 +95,7 @@ def _freddy(person: int) -> dict[str, Any]:
     user = dict(template[person % len(template)])
     who = _POOL[person % len(_POOL)]
     user["id"] = freddy_id(person)
-    email = _email(person)
+    email = person_email(person)
     user["email"] = email.capitalize() if person % 7 == 3 else email  # as typed at sign-up
     if user["username"] is not None:
         user["username"] = f"{who.username}{person}"
@@ -113,7 +113,7 @@ def _pneumatic(person: int) -> dict[str, Any]:
     who = _POOL[person % len(_POOL)]
     user["id"] = 100_000 + person
     if user["email"]:  # Pneumatic stores emails lowercase; some accounts have none
-        user["email"] = _email(person)
+        user["email"] = person_email(person)
     for key, value in (("first_name", who.first_name), ("last_name", who.last_name)):
         if user[key]:
             user[key] = value
@@ -125,7 +125,7 @@ def _ejento(person: int) -> dict[str, Any]:
     user: dict[str, Any] = _copy(template[person % len(template)])
     who = _POOL[person % len(_POOL)]
     user["id"] = 1_000 + person
-    email = _email(person)
+    email = person_email(person)
     user["email"] = email.upper() if person % 11 == 5 else email
     for key, value in (("first_name", who.first_name), ("last_name", who.last_name)):
         if user[key]:
@@ -138,6 +138,18 @@ _BUILDERS: dict[str, Callable[[int], dict[str, Any]]] = {
     "pneumatic": _pneumatic,
     "ejento": _ejento,
 }
+
+
+def three_providers(total: int) -> list[userdir.User]:
+    """*total* normalized users: each provider holds a third, each third starting
+    half a third after the last, so persons overlap across providers."""
+    users: list[userdir.User] = []
+    for i, name in enumerate(PROVIDERS):
+        share = total * (i + 1) // 3 - total * i // 3
+        first = total * i // 6
+        normalize = normalizer(name)
+        users += [normalize(record(name, p)) for p in range(first, first + share)]
+    return users
 
 
 def record(provider: str, person: int) -> dict[str, Any]:

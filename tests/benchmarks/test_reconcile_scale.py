@@ -16,17 +16,15 @@ from typing import Any
 
 import pytest
 
-from userdir import User, reconcile
+from userdir import reconcile
 
 from .shared import (
-    PROVIDERS,
     Section,
-    normalizer,
     peak_rss_mib,
-    record,
     reset_peak_rss,
     rss_mib,
     run_child,
+    three_providers,
 )
 
 pytestmark = pytest.mark.benchmark
@@ -40,12 +38,7 @@ def reconcile_job(total: int) -> dict[str, Any]:
     gc.collect()
     before = rss_mib()
     gc.disable()  # building a million objects: no point scanning them as they arrive
-    users: list[User] = []
-    for i, name in enumerate(PROVIDERS):  # thirds; each starts half a third after the last
-        share = total * (i + 1) // 3 - total * i // 3
-        first = total * i // 6
-        normalize = normalizer(name)
-        users += [normalize(record(name, p)) for p in range(first, first + share)]
+    users = three_providers(total)
     gc.enable()
     gc.collect()
     users_mib = rss_mib() - before
