@@ -8,6 +8,13 @@ values unless the caller filters, because the docs (active only) and the backend
 
 There is no lookup by email and no documented "who am I" endpoint: userdir lists
 and matches emails itself, and ``whoami()`` is not supported.
+
+What a record tells an access review: ``is_owner`` (``is_account_owner``),
+``is_admin`` (any of ``is_admin``, ``is_account_owner``, ``is_staff``, each also
+a role), ``user_type`` (``type``), ``groups`` (group ids as text),
+``invited_at`` (``invite.date_created``) and ``is_deleted`` (``inactive`` is a
+deleted user). No field says when a user last logged in: ``last_login_at`` is
+always None.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 import httpx
-from pydantic import Field, PositiveInt, SecretStr, ValidationError, field_validator
+from pydantic import Field, PositiveInt, SecretStr, TypeAdapter, ValidationError, field_validator
 
 from userdir.plugin import (
     Adapter,
@@ -32,11 +39,18 @@ from userdir.plugin import (
     User,
     UserQuery,
     UserStatus,
+    UserType,
     hookimpl,
     quote_segment,
 )
 
-from .wire import PneumaticDetail, PneumaticStatus, PneumaticUser, PneumaticValidationError
+from .wire import (
+    PneumaticDetail,
+    PneumaticStatus,
+    PneumaticType,
+    PneumaticUser,
+    PneumaticValidationError,
+)
 
 __all__ = [
     "DEFAULT_ORDERING",
@@ -49,7 +63,6 @@ __all__ = [
 NAME = "pneumatic"
 USERS_PATH = "/accounts/users"  # no trailing slash: with one the API answers 404
 
-UserType = Literal["user", "guest"]
 OrderingKey = Literal["first_name", "-first_name", "last_name", "-last_name", "status", "-status"]
 
 #: Offset paging is stable only under a total order, and the API offers no unique
@@ -63,6 +76,10 @@ _TO_PNEUMATIC: dict[UserStatus, PneumaticStatus] = {
     UserStatus.invited: "invited",
 }
 _FROM_PNEUMATIC: dict[str, UserStatus] = {value: key for key, value in _TO_PNEUMATIC.items()}
+_USER_TYPES: dict[str, UserType] = {"user": UserType.member, "guest": UserType.guest}
+# pydantic's reading of a datetime, as the wire model's: the same on every Python
+# (3.10's datetime.fromisoformat refuses "Z").
+_DATETIME = TypeAdapter(datetime)
 
 
 def _comma_list(value: Any) -> Any:
@@ -75,7 +92,7 @@ def _comma_list(value: Any) -> Any:
 class PneumaticSettings(ProviderSettings):
     base_url: str = "https://api.pneumatic.app"
     api_key: SecretStr = Field(description="An API key (pn-...), sent as Authorization: Bearer.")
-    user_types: tuple[UserType, ...] = Field(
+    user_types: tuple[PneumaticType, ...] = Field(
         ("user", "guest"),
         min_length=1,
         description="User types to list (comma list of user, guest); sent as `type`.",
@@ -164,7 +181,7 @@ class PneumaticAdapter(Adapter[PneumaticSettings]):
 
     def normalize(self, record: Mapping[str, Any]) -> User:
         """One Pneumatic user record as a ``User``; ``raw`` keeps it whole
-        (``invite`` too). A record of the documented JSON types is validated
+        (all of ``invite`` too). A record of the documented JSON types is validated
         once, by ``User`` (see :func:`_user`). Fields userdir does not map are
         never looked at, whatever their type.
 
@@ -229,25 +246,40 @@ def _user(fields: Mapping[str, Any], raw: Mapping[str, Any]) -> User:
     types; ``ValueError``/``TypeError`` for any other (the caller then asks the
     wire model why). ``User`` types the text fields itself."""
     get = fields.get
-    native_id, status, user_type = get("id"), get("status"), get("type")
-    admin, owner = get("is_admin"), get("is_account_owner")
+    native_id, status, kind = get("id"), get("status"), get("type")
+    admin, owner, staff = get("is_admin"), get("is_account_owner"), get("is_staff")
+    groups, invite = get("groups"), get("invite")
     if native_id.__class__ is not int:
         raise TypeError("id: expected an integer")
     if status.__class__ is not str or status not in _FROM_PNEUMATIC:
         raise ValueError("status: expected one of active, inactive, invited")
-    if user_type is not None and user_type.__class__ is not str:
-        raise TypeError("type: expected text or null")
-    if not (admin is None or admin.__class__ is bool) or not (
-        owner is None or owner.__class__ is bool
+    # The listing sends type=user,guest (the API answers 400 for any other
+    # value), so a third value is a malformed answer, not a "not said" (None).
+    if kind is not None and (kind.__class__ is not str or kind not in _USER_TYPES):
+        raise ValueError("type: expected user, guest or null")
+    if not (
+        (admin is None or admin.__class__ is bool)
+        and (owner is None or owner.__class__ is bool)
+        and (staff is None or staff.__class__ is bool)
     ):
-        raise TypeError("is_admin, is_account_owner: expected true, false or null")
+        raise TypeError("is_admin, is_account_owner, is_staff: expected true, false or null")
+    if groups is not None and (
+        groups.__class__ is not list or not all(group.__class__ is int for group in groups)
+    ):
+        raise TypeError("groups: expected a list of group ids")
+    # Roles are the flags the record sets, named as Pneumatic names them, and
+    # each one is privileged: the owner and admins run the account; is_staff is
+    # Django's staff flag (the backend's admin site), which a review must list.
     roles: tuple[str, ...] = ()
-    if owner:
-        roles = ("account_owner", "admin")  # the account owner administers it
-    elif admin:
-        roles = ("admin",)
-    if user_type == "guest":
-        roles += ("guest",)  # User has no "type": keep guests recognisable
+    if owner or admin or staff:
+        roles = tuple(
+            role
+            for role, flag in (("account_owner", owner), ("admin", admin), ("staff", staff))
+            if flag
+        )
+        privileged: bool | None = True
+    else:
+        privileged = admin  # False as said, or None: not said (never a guess)
     return User(
         provider=NAME,
         native_id=str(native_id),
@@ -255,15 +287,44 @@ def _user(fields: Mapping[str, Any], raw: Mapping[str, Any]) -> User:
         first_name=get("first_name"),
         last_name=get("last_name"),
         status=_FROM_PNEUMATIC[status],
-        is_admin=None if admin is None and owner is None else bool(admin or owner),
+        is_deleted=status == "inactive",  # Pneumatic deletes users; "inactive" is how it shows
+        is_admin=privileged,
+        is_owner=owner,
         roles=roles,
+        user_type=None if kind is None else _USER_TYPES[kind],
+        groups=None if groups is None else tuple(map(str, groups)),
         phone=get("phone"),
         avatar_url=get("photo"),
         timezone=get("timezone"),
         locale=get("language"),
         created_at=_joined_at(get("date_joined_tsp")),
+        # No field says when a user last logged in: last_login_at stays None.
+        invited_at=None if invite is None else _invited_at(invite),
         raw=raw if raw.__class__ is dict else dict(raw),  # User keeps it as given: a dict
     )
+
+
+def _invited_at(invite: object) -> datetime | None:
+    """``invite.date_created`` as an aware UTC datetime. Seed 003 gives ISO 8601
+    without an offset (read as UTC); an offset, when there is one, is honoured."""
+    if invite.__class__ is not dict:
+        raise TypeError("invite: expected an object or null")
+    created = invite.get("date_created")
+    if created is None:
+        return None
+    if created.__class__ is str:
+        try:
+            created = _DATETIME.validate_python(created)
+        except ValidationError:
+            raise ValueError("invite.date_created: expected an ISO 8601 datetime") from None
+    elif not isinstance(created, datetime):  # else the wire model reads the record
+        raise TypeError("invite.date_created: expected an ISO 8601 datetime")
+    if not created.utcoffset():
+        return created  # naive (User reads it as UTC) or already UTC
+    try:
+        return created.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00+05:00 has no UTC year
+        raise ValueError("invite.date_created: out of range once converted to UTC") from None
 
 
 def _joined_at(seconds: object) -> datetime | None:

@@ -6,6 +6,15 @@ default) with invited users and their invites, deleted (``inactive``) users,
 guests, empty emails, unicode names and null phones and photos. Not the real
 service: responses carry ``x-userdir-sandbox: pneumatic``.
 
+Where the wiki page (seed 003) speaks, the sandbox follows it: ``is_staff`` on
+every record, ``status=active`` applied when a listing sends no ``status``, and
+``invite`` (``date_created`` in ISO 8601 without an offset) that may be absent,
+even for an invited user. Fields beyond seed 003 are **inferred** from
+providers.md (the open-source backend): ``type``, ``groups``,
+``date_joined_tsp``, ``language``, ``timezone``, ``date_fmt``, ``date_fdw``,
+``manager_id``, ``subordinates_ids`` and ``vacation``; the adapter works without
+any of them.
+
     >>> sandbox = PneumaticSandbox()
     >>> provider = userdir.load_provider("pneumatic", api_key=SANDBOX_API_KEY,
     ...                                  transport=sandbox.transport())
@@ -15,6 +24,13 @@ It holds people 100..329 of the shared pool, so it overlaps the Freddy sandbox
 with Freddy on purpose, for the reconciliation demo: a few people active in
 Freddy are deleted here (:data:`STATUS_DRIFT`) and a few last names are spelled
 differently (:data:`NAME_DRIFT`).
+
+For the access review (pool indices, all derived from the index): the account
+owner is person 100 (also an admin); admins are the pool's admins (index % 29
+== 0) who are not guests; guests are people 250.. with index % 13 == 5;
+:data:`STAFF` are Django staff; invited people are 250.. with index % 11 == 3,
+and their invitations are :data:`STALE_INVITES` (45 to 200 days before EPOCH),
+recent (under 30 days) or :data:`UNDATED_INVITES` (no ``invite`` at all).
 """
 
 from __future__ import annotations
@@ -36,7 +52,10 @@ __all__ = [
     "FIRST_PERSON",
     "NAME_DRIFT",
     "SANDBOX_API_KEY",
+    "STAFF",
+    "STALE_INVITES",
     "STATUS_DRIFT",
+    "UNDATED_INVITES",
     "PneumaticSandbox",
 ]
 
@@ -73,6 +92,32 @@ def _status_drift(index: int) -> bool:
     return _in_freddy_and_active(index) and index % 25 == 13
 
 
+def _status(index: int) -> str:
+    if index not in _FREDDY_PEOPLE and index % 11 == 3:
+        return "invited"
+    if index in _FREDDY_PEOPLE:
+        # Agree with Freddy about who left, except for the deliberate drift.
+        return "active" if _in_freddy_and_active(index) and not _status_drift(index) else "inactive"
+    return "inactive" if index % 17 == 9 else "active"
+
+
+def _is_staff(index: int) -> bool:
+    # People the Ejento sandbox marks staff too (index % 17 == 3), and outside
+    # Freddy, so Django staff in both Django tools agree on who is privileged.
+    return index not in _FREDDY_PEOPLE and index % 34 == 20
+
+
+def _invite_age(index: int) -> timedelta:
+    """How long before EPOCH an invited person was invited (and their account made)."""
+    if index % 2 == 0:
+        return timedelta(days=45 + index % 156)  # stale: 45..200 days
+    return timedelta(days=1 + index % 20)  # recent
+
+
+def _has_invite(index: int) -> bool:
+    return index % 5 != 2  # seed 003 lets an invited user's record lack "invite"
+
+
 def _respelled(last_name: str) -> str:
     """The name as an ASCII-only tool stores it: transliterated, unaccented, no apostrophe."""
     plain = unicodedata.normalize("NFKD", last_name.translate(_ASCII_SPELLING))
@@ -99,6 +144,15 @@ def _name_drift(pool: list[Person]) -> frozenset[int]:
 STATUS_DRIFT = frozenset(i for i in range(FIRST_PERSON, 250) if _status_drift(i))
 #: Pool indices of people whose last name is spelled differently here.
 NAME_DRIFT = _name_drift(people(len(_FREDDY_PEOPLE)))
+_SEEDED = range(FIRST_PERSON, FIRST_PERSON + 230)  # the default count
+#: Pool indices of Django staff (``is_staff``), all active members.
+STAFF = frozenset(i for i in _SEEDED if _is_staff(i))
+#: Pool indices of invited people whose invitation is older than 30 days.
+STALE_INVITES = frozenset(
+    i for i in _SEEDED if _status(i) == "invited" and _has_invite(i) and _invite_age(i).days > 30
+)
+#: Pool indices of invited people whose record has no ``invite``.
+UNDATED_INVITES = frozenset(i for i in _SEEDED if _status(i) == "invited" and not _has_invite(i))
 
 
 class PneumaticSandbox(Sandbox):
@@ -225,10 +279,13 @@ def _select(
     """The users the filters and ordering pick, or the API's 400 for a bad value.
 
     Filter errors come in DRF's plain form ``{"field": ["message"]}``, as the
-    backend's filters raise them; an absent or empty filter filters nothing.
+    backend's filters raise them. An absent or empty ``status`` means active
+    users only (seed 003); any other absent or empty filter filters nothing.
     """
     for name, allowed in (("status", _STATUSES), ("type", _TYPES)):
-        wanted = _comma_values(params.get(name))
+        # Seed 003: "active" is the status filter's default (the backend's
+        # code may apply none; the seed wins). Other filters default to all.
+        wanted = _comma_values(params.get(name)) or (["active"] if name == "status" else [])
         unknown = [value for value in wanted if value not in allowed]
         if unknown:
             return json_response(
@@ -295,15 +352,6 @@ def _text_of(field: str) -> Callable[[dict[str, Any]], str]:
 # -- seeded data ----------------------------------------------------------------------
 
 
-def _status(index: int) -> str:
-    if index not in _FREDDY_PEOPLE and index % 11 == 3:
-        return "invited"
-    if index in _FREDDY_PEOPLE:
-        # Agree with Freddy about who left, except for the deliberate drift.
-        return "active" if _in_freddy_and_active(index) and not _status_drift(index) else "inactive"
-    return "inactive" if index % 17 == 9 else "active"
-
-
 def _language(person: Person) -> str:
     if person.index % 19 == 7:
         return "fr"
@@ -334,7 +382,8 @@ def _seed_users(count: int, seed: int) -> list[dict[str, Any]]:
         status = _status(index)
         is_guest = index not in _FREDDY_PEOPLE and index % 13 == 5
         blank_names = status == "invited" and index % 2 == 0  # invited by email only
-        joined = person.joined if status != "invited" else EPOCH - timedelta(days=1 + index % 20)
+        # An invited person's account is created with the invitation.
+        joined = person.joined if status != "invited" else EPOCH - _invite_age(index)
         user: dict[str, Any] = {
             "id": user_id,
             "type": "guest" if is_guest else "user",
@@ -351,6 +400,7 @@ def _seed_users(count: int, seed: int) -> list[dict[str, Any]]:
             if index % 4 == 1
             else f"https://files.example.com/pneumatic/avatars/{user_id}.jpg",
             "status": status,
+            "is_staff": _is_staff(index),
             "is_admin": user_id == owner_id or (person.is_admin and not is_guest),
             "date_joined_tsp": round(joined.timestamp() + rng.random(), 6),
             "is_account_owner": user_id == owner_id,
@@ -365,13 +415,20 @@ def _seed_users(count: int, seed: int) -> list[dict[str, Any]]:
             "vacation": None,
         }
         if status == "invited":
-            user["invite"] = {
+            invite = {
                 "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 "by_username": owner_name,
-                "date_created": joined.isoformat().replace("+00:00", "Z"),
+                # Seed 003: ISO 8601 without an offset, YYYY-MM-DDThh:mm:ss[.SSS].
+                "date_created": joined.replace(tzinfo=None).isoformat(timespec="milliseconds"),
                 "invited_by": owner_id,
                 "invited_from": rng.choice(_INVITE_SOURCES),
             }
+            if _has_invite(index):
+                user["invite"] = invite
+            else:
+                del user["invite"]
+        elif index % 2 == 0:
+            del user["invite"]  # absent, as often as null, for users with no pending invite
         if status == "active" and not is_guest and user_id != owner_id and index % 4 == 2:
             user["manager_id"] = rng.choice(admin_ids)
         if status == "active" and not is_guest and index % 41 == 30:

@@ -138,10 +138,14 @@ VALID: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         {"id": st.integers(), "status": st.sampled_from(["active", "inactive", "invited"])},
         optional={
             **dict.fromkeys(("email", "first_name", "last_name", "phone", "photo"), maybe_text),
-            **dict.fromkeys(("type", "language", "timezone"), maybe_text),
-            **dict.fromkeys(("is_admin", "is_account_owner"), st.none() | st.booleans()),
+            **dict.fromkeys(("language", "timezone"), maybe_text),
+            "type": st.none() | st.sampled_from(["user", "guest"]),
+            **dict.fromkeys(
+                ("is_admin", "is_account_owner", "is_staff"), st.none() | st.booleans()
+            ),
             "date_joined_tsp": st.none() | st.floats(-2e9, 4e9),
-            "groups": st.lists(st.integers()),
+            "groups": st.none() | st.lists(st.integers()),
+            "invite": st.none() | st.fixed_dictionaries({}, optional={"date_created": maybe_stamp}),
         },
     ),
     "ejento": st.fixed_dictionaries(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -27,9 +28,11 @@ from userdir import (
     User,
     UserQuery,
     UserStatus,
+    UserType,
 )
 from userdir.plugin import PageRequest
 from userdir.testing import FakeClock, Fault, sandbox_for
+from userdir.testing.people import EPOCH, people
 from userdir_freddy.sandbox import SANDBOX_API_KEY as FREDDY_KEY
 from userdir_freddy.sandbox import FreddySandbox
 from userdir_pneumatic.adapter import PneumaticAdapter, PneumaticSettings, parse_page, read_error
@@ -37,7 +40,10 @@ from userdir_pneumatic.sandbox import (
     FIRST_PERSON,
     NAME_DRIFT,
     SANDBOX_API_KEY,
+    STAFF,
+    STALE_INVITES,
     STATUS_DRIFT,
+    UNDATED_INVITES,
     PneumaticSandbox,
 )
 
@@ -82,6 +88,7 @@ def record(**fields: Any) -> dict[str, Any]:
         "phone": "+351 912 345 678",
         "photo": "https://files.example.com/a.jpg",
         "status": "active",
+        "is_staff": False,  # seed 003: on every record
         "is_admin": False,
         "is_account_owner": False,
         "date_joined_tsp": 1700000000.25,
@@ -137,6 +144,14 @@ def test_every_request_carries_limit_filters_and_ordering_and_follows_next(
     assert all(r.url.host == HOST for r in rest)  # the absolute next links, followed
 
 
+def test_a_full_listing_names_every_status_because_the_api_defaults_to_active(
+    pneumatic: userdir.Provider, sandbox: PneumaticSandbox
+) -> None:
+    statuses = Counter(user.status for user in pneumatic.users())
+    assert all(statuses[status] for status in UserStatus)  # deleted and invited users too
+    assert {r.url.params["status"] for r in sandbox.requests} == {EVERY_STATUS}
+
+
 @pytest.mark.parametrize(
     ("status", "sent"),
     [
@@ -181,7 +196,7 @@ def test_user_types_groups_and_ordering_settings_reach_the_api(
         str(u["id"]) for u in sandbox.users if u["type"] == "guest" and {11, 14} & set(u["groups"])
     }
     assert expected and {u.native_id for u in guests} == expected
-    assert all("guest" in u.roles for u in guests)
+    assert all(u.user_type is UserType.guest for u in guests)
 
 
 def test_settings_come_from_env_vars(sandbox: PneumaticSandbox, clock: FakeClock) -> None:
@@ -252,7 +267,9 @@ def test_without_limit_the_sandbox_answers_a_bare_array_the_parser_reads(
     payload = pneumatic.request_json(PageRequest("/accounts/users"))
     assert isinstance(payload, list)
     listed = [normalize(r).native_id for r in parse_page(payload).records]
-    assert len(listed) == 230 and set(listed) == {u.native_id for u in pneumatic.users()}
+    # No status sent: the API's default, active users only (seed 003).
+    active = {u.native_id for u in pneumatic.users(status="active")}
+    assert len(active) < 230 and sorted(listed) == sorted(active)
 
 
 def test_wrong_page_shape_is_an_invalid_response(
@@ -325,13 +342,15 @@ def test_normalizes_every_mapped_field() -> None:
     assert (user.id, user.native_id, user.provider) == ("pneumatic:123", "123", "pneumatic")
     assert user.email == "ana.silva@example.com" and user.full_name == "Ana Silva"
     assert (user.first_name, user.last_name) == ("Ana", "Silva")
-    assert user.status is UserStatus.active and user.is_active
-    assert user.is_admin is False and user.roles == ()
+    assert user.status is UserStatus.active and user.is_active and user.is_deleted is False
+    assert (user.is_admin, user.is_owner, user.roles) == (False, False, ())
+    assert user.user_type is UserType.member and user.groups == ("11", "14")
     assert user.phone == "+351 912 345 678" and user.avatar_url == "https://files.example.com/a.jpg"
     assert (user.locale, user.timezone) == ("es", "Europe/Berlin")
     assert user.created_at == datetime(2023, 11, 14, 22, 13, 20, 250000, tzinfo=timezone.utc)
     assert user.created_at.tzinfo is timezone.utc
-    assert user.username is None and user.updated_at is None and user.last_login_at is None
+    assert user.username is None and user.updated_at is None and user.invited_at is None
+    assert user.last_login_at is None  # Pneumatic has no last-login field at all
     assert user.raw == raw  # untouched, unknown fields included
 
 
@@ -354,38 +373,106 @@ def test_created_at_does_not_depend_on_the_local_timezone() -> None:
 
 
 @pytest.mark.parametrize(
-    ("flags", "is_admin", "roles"),
+    ("flags", "is_admin", "is_owner", "roles"),
     [
-        ({"is_admin": True}, True, ("admin",)),
-        ({"is_account_owner": True}, True, ("account_owner", "admin")),
-        ({"is_admin": True, "is_account_owner": True}, True, ("account_owner", "admin")),
-        ({"type": "guest"}, False, ("guest",)),
-        ({"is_staff": True}, False, ()),  # older docs: Pneumatic staff, not an account admin
+        ({}, False, False, ()),
+        ({"is_admin": True}, True, False, ("admin",)),
+        ({"is_account_owner": True}, True, True, ("account_owner",)),
+        ({"is_admin": True, "is_account_owner": True}, True, True, ("account_owner", "admin")),
+        ({"is_staff": True}, True, False, ("staff",)),  # Django staff: privileged
+        ({"is_staff": True, "is_admin": True}, True, False, ("admin", "staff")),
+        ({"type": "guest"}, False, False, ()),  # user_type says guest; roles stay the flags
     ],
 )
-def test_admin_flags_become_roles(
-    flags: dict[str, Any], is_admin: bool, roles: tuple[str, ...]
+def test_privilege_flags_become_is_admin_is_owner_and_roles(
+    flags: dict[str, Any], is_admin: bool, is_owner: bool, roles: tuple[str, ...]
 ) -> None:
     user = normalize(record(**flags))
-    assert (user.is_admin, user.roles) == (is_admin, roles)
-
-
-def test_is_admin_is_unknown_when_the_record_does_not_say() -> None:
-    bare = {"id": 5, "status": "active", "email": "x@example.com"}
-    user = normalize(bare)
-    assert user.is_admin is None and user.roles == () and user.created_at is None
+    assert (user.is_admin, user.is_owner, user.roles) == (is_admin, is_owner, roles)
+    assert user.is_privileged is is_admin
 
 
 @pytest.mark.parametrize(
-    ("status", "expected"),
+    "said",
     [
-        ("active", UserStatus.active),
-        ("inactive", UserStatus.inactive),  # Pneumatic's "inactive" is a deleted user
-        ("invited", UserStatus.invited),
+        {},
+        {"is_account_owner": False, "is_staff": False},  # is_admin itself is not said
+        {"is_admin": None, "is_account_owner": None, "is_staff": None, "type": None},
     ],
 )
-def test_statuses(status: str, expected: UserStatus) -> None:
-    assert normalize(record(status=status)).status is expected
+def test_what_the_record_does_not_say_stays_none(said: dict[str, Any]) -> None:
+    user = normalize({"id": 5, "status": "active", "email": "x@example.com", **said})
+    assert user.is_admin is None and user.roles == () and user.created_at is None
+    assert user.is_owner is said.get("is_account_owner")
+    assert (user.user_type, user.groups, user.invited_at, user.last_login_at) == (None,) * 4
+
+
+def test_a_record_with_only_seed_003_fields_normalizes() -> None:
+    """type and groups come from providers.md, not the wiki page: absent is fine."""
+    seed_003 = {
+        key: record()[key]
+        for key in (
+            *("id", "email", "first_name", "last_name", "phone", "photo", "status"),
+            *("is_staff", "is_admin", "is_account_owner", "invite"),
+        )
+    }
+    user = normalize(seed_003)
+    assert (user.user_type, user.groups, user.created_at) == (None, None, None)
+    assert (user.is_admin, user.is_owner, user.status) == (False, False, UserStatus.active)
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"), [("user", UserType.member), ("guest", UserType.guest), (None, None)]
+)
+def test_type_becomes_user_type(kind: str | None, expected: UserType | None) -> None:
+    assert normalize(record(type=kind)).user_type is expected
+
+
+@pytest.mark.parametrize(("groups", "expected"), [([11, 23], ("11", "23")), ([], ()), (None, None)])
+def test_group_ids_become_text_and_an_empty_list_is_no_group(
+    groups: list[int] | None, expected: tuple[str, ...] | None
+) -> None:
+    assert normalize(record(groups=groups)).groups == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "expected", "deleted"),
+    [
+        ("active", UserStatus.active, False),
+        ("inactive", UserStatus.inactive, True),  # Pneumatic's "inactive" is a deleted user
+        ("invited", UserStatus.invited, False),
+    ],
+)
+def test_statuses_and_deletion(status: str, expected: UserStatus, deleted: bool) -> None:
+    user = normalize(record(status=status))
+    assert user.status is expected and user.is_deleted is deleted
+
+
+@pytest.mark.parametrize(
+    ("date_created", "expected"),
+    [
+        # Seed 003: ISO 8601 with no offset, read as UTC.
+        ("2025-09-01T09:30:00", datetime(2025, 9, 1, 9, 30, tzinfo=timezone.utc)),
+        ("2025-09-01T09:30:00.123", datetime(2025, 9, 1, 9, 30, 0, 123000, tzinfo=timezone.utc)),
+        ("2025-09-01T09:30:00Z", datetime(2025, 9, 1, 9, 30, tzinfo=timezone.utc)),
+        ("2025-09-01T11:30:00+02:00", datetime(2025, 9, 1, 9, 30, tzinfo=timezone.utc)),
+        (None, None),
+    ],
+)
+def test_invite_date_becomes_invited_at_in_utc(
+    date_created: str | None, expected: datetime | None
+) -> None:
+    invite = {"id": "0b7c2f8e", "date_created": date_created, "invited_by": 2004}
+    user = normalize(record(status="invited", invite=invite))
+    assert user.invited_at == expected  # aware: a naive datetime never equals an aware one
+
+
+@pytest.mark.parametrize("invite", ["absent", None, {"id": "0b7c2f8e", "invited_by": 2004}])
+def test_an_invite_that_is_absent_null_or_undated_gives_no_invited_at(invite: object) -> None:
+    raw = record(status="invited", invite=invite)
+    if invite == "absent":
+        del raw["invite"]
+    assert normalize(raw).invited_at is None
 
 
 def test_invited_user_keeps_the_invite_in_raw_and_blank_fields_become_none() -> None:
@@ -401,6 +488,7 @@ def test_invited_user_keeps_the_invite_in_raw_and_blank_fields_become_none() -> 
     )
     assert user.status is UserStatus.invited and not user.is_active
     assert user.raw["invite"] == invite
+    assert user.invited_at == datetime(2025, 11, 1, 9, 30, 0, 123000, tzinfo=timezone.utc)
     assert user.email is None and user.email_normalized is None
     assert (user.first_name, user.last_name, user.full_name, user.phone) == (None,) * 4
 
@@ -432,6 +520,9 @@ def test_malformed_records_are_normalization_errors(
         ("id", [1]),
         ("status", ["active"]),
         ("type", 3),
+        # Not user or guest: the listing's type filter cannot return it (the API
+        # answers 400 for other values), so this is a bad answer, not "not said".
+        ("type", "robot"),
         ("email", 5),
         ("first_name", ["Ana"]),
         ("photo", 5),
@@ -439,34 +530,41 @@ def test_malformed_records_are_normalization_errors(
         ("timezone", {"name": "UTC"}),
         ("is_admin", "maybe"),
         ("is_account_owner", [True]),
+        ("is_staff", "maybe"),
+        ("groups", "11,14"),
+        ("groups", ["design"]),
+        ("invite", "yesterday"),
+        ("invite.date_created", "yesterday"),
+        ("invite.date_created", "0001-01-01T00:00:00+05:00"),  # no UTC year
         ("date_joined_tsp", "yesterday"),
     ],
 )
 def test_a_wrong_type_in_a_mapped_field_rejects_the_record_naming_the_field(
     field: str, value: object, pneumatic: userdir.Provider
 ) -> None:
-    with pytest.raises(NormalizationError, match=rf"(^|\W){field}:") as caught:
-        pneumatic.normalize(record(**{field: value}))
+    outer, _, inner = field.partition(".")
+    bad = record(**{outer: {inner: value} if inner else value})
+    with pytest.raises(NormalizationError, match=rf"(^|\W){re.escape(field)}(\.\d+)?:") as caught:
+        pneumatic.normalize(bad)
     assert field == "id" or caught.value.native_id == "123"
     assert not isinstance(value, str) or value not in str(caught.value)  # values are not echoed
 
 
 def test_readable_values_of_another_json_type_are_read_as_before() -> None:
-    user = normalize(record(id="124", is_admin=1, date_joined_tsp=0))
+    user = normalize(record(id="124", is_admin=1, date_joined_tsp=0, groups=["11"]))
     assert (user.native_id, user.is_admin, user.roles) == ("124", True, ("admin",))
     assert user.created_at == datetime(1970, 1, 1, tzinfo=timezone.utc)
+    assert user.groups == ("11",)
 
 
 def test_wrong_types_in_unmapped_fields_never_reject_a_record() -> None:
     garbage = {
-        "is_staff": "yes",
         "date_fmt": 12,
         "date_fdw": "Monday",
-        "groups": "11,14",
         "manager_id": "boss",
         "subordinates_ids": {"a": 1},
         "vacation": "on holiday",
-        "invite": {"date_created": "yesterday", "invited_by": "someone"},
+        "invite": {"id": 5, "invited_by": "someone", "invited_from": ["carrier pigeon"]},
     }
     odd = record(**garbage)
     user = normalize(odd)
@@ -501,13 +599,11 @@ def test_sandbox_users_normalize_with_every_documented_quirk(
         assert user.raw == raw
         assert user.created_at is not None and user.created_at.tzinfo is timezone.utc
         assert user.created_at.timestamp() == pytest.approx(raw["date_joined_tsp"], abs=1e-6)
-        assert (user.status is UserStatus.invited) == (raw["invite"] is not None)
+        assert (user.invited_at is not None) == (raw.get("invite") is not None)
         assert user.email == (raw["email"] or None)
     assert any(u.email is None for u in users.values())
-    assert any("guest" in u.roles for u in users.values())
-    assert [u.roles for u in users.values() if "account_owner" in u.roles] == [
-        ("account_owner", "admin")
-    ]
+    assert any(u.user_type is UserType.guest for u in users.values())
+    assert [u.roles for u in users.values() if u.is_owner] == [("account_owner", "admin")]
     assert any(u.phone is None for u in users.values())
     assert any(u.avatar_url is None for u in users.values())
     assert any(not (u.last_name or "").isascii() for u in users.values())
@@ -765,14 +861,28 @@ def test_sandbox_routes_like_the_api(sandbox: PneumaticSandbox) -> None:
 
     assert get("/accounts/users/").status_code == 404  # the trailing slash
     assert get("/accounts/user").json() == {"detail": "Not found."}
-    page = get("/accounts/users?limit=100&offset=150&type=user,guest").json()
+    page = get(f"/accounts/users?limit=100&offset=150&status={EVERY_STATUS}").json()
     assert page["count"] == 230 and len(page["results"]) == 80 and page["next"] is None
-    assert (
-        page["previous"] == f"https://{HOST}/accounts/users?limit=100&offset=50&type=user%2Cguest"
+    assert page["previous"] == (
+        f"https://{HOST}/accounts/users?limit=100&offset=50&status=active%2Cinactive%2Cinvited"
     )
     first = get("/accounts/users?limit=100&offset=50").json()
     assert first["previous"] == f"https://{HOST}/accounts/users?limit=100"
     assert get("/accounts/users?limit=5").headers["x-userdir-sandbox"] == "pneumatic"
+
+
+@pytest.mark.parametrize("status", [None, ""])
+def test_sandbox_lists_only_active_users_when_no_status_is_sent(
+    status: str | None, sandbox: PneumaticSandbox
+) -> None:
+    """Seed 003: ``active`` is the status filter's default."""
+    query = "" if status is None else f"&status={status}"
+    url = f"https://{HOST}/accounts/users?limit=500{query}"
+    auth = {"authorization": f"Bearer {SANDBOX_API_KEY}"}
+    page = sandbox(httpx.Request("GET", url, headers=auth)).json()
+    active = [u["id"] for u in sandbox.users if u["status"] == "active"]
+    assert len(active) < len(sandbox.users)
+    assert page["count"] == len(active) and sorted(u["id"] for u in page["results"]) == active
 
 
 # -- the sandbox's data, for the reconciliation demo ------------------------------------
@@ -786,9 +896,50 @@ def test_sandbox_data_is_seeded_and_realistic() -> None:
     assert len(set(ids)) == 230 and all(isinstance(i, int) for i in ids)
     assert all(u["email"] == u["email"].lower() for u in users)
     invited = [u for u in users if u["status"] == "invited"]
-    assert invited and all(u["invite"]["invited_by"] == users[0]["id"] for u in invited)
+    assert all(u["invite"]["invited_by"] == users[0]["id"] for u in invited if "invite" in u)
     assert sum(u["type"] == "guest" for u in users) >= 3
     assert sum(u["email"] == "" for u in users) >= 2
+
+
+def test_sandbox_records_agree_with_seed_003() -> None:
+    users = PneumaticSandbox().users
+    assert all(type(u["is_staff"]) is bool for u in users)  # on every record
+    # "invite" may be absent: for some invited users, and for others absent or null.
+    invited = [u for u in users if u["status"] == "invited"]
+    others = [u for u in users if u["status"] != "invited"]
+    assert any("invite" not in u for u in invited) and any("invite" in u for u in invited)
+    assert any("invite" not in u for u in others)
+    assert all(u.get("invite") is None for u in others) and any("invite" in u for u in others)
+    # date_created as the seed writes it: YYYY-MM-DDThh:mm:ss.SSS, no offset.
+    dates = [u["invite"]["date_created"] for u in invited if "invite" in u]
+    assert dates and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}", d) for d in dates)
+
+
+def test_sandbox_has_what_an_access_review_looks_for(pneumatic: userdir.Provider) -> None:
+    """Owner, admins, staff, guests, stale/recent/undated invites, groups (pool indices
+    as the sandbox's docstring gives them)."""
+    index_of = {person.email: person.index for person in people()}
+    users = {index_of[u.raw["email"]]: u for u in pneumatic.users() if u.raw["email"]}
+    invited = {i: u for i, u in users.items() if u.status is UserStatus.invited}
+    assert sorted(invited) == [256, 267, 278, 289, 300, 311, 322]
+    age = {
+        i: None if u.invited_at is None else (EPOCH - u.invited_at).days for i, u in invited.items()
+    }
+    assert sorted(i for i, days in age.items() if days is not None and days > 30) == sorted(
+        STALE_INVITES
+    )
+    assert all(45 <= (age[i] or 0) <= 200 for i in STALE_INVITES)
+    assert sorted(i for i, days in age.items() if days is None) == sorted(UNDATED_INVITES)
+    assert sorted(i for i, d in age.items() if d is not None and d < 30) == [289, 311]
+    assert [i for i, u in users.items() if u.is_owner] == [100]
+    assert sorted(i for i, u in users.items() if "staff" in u.roles) == sorted(STAFF)
+    assert {258, 292, 326} == STAFF
+    admins = sorted(i for i, u in users.items() if "admin" in u.roles)
+    assert admins == [100, 116, 145, 174, 203, 232, 261, 290, 319]
+    assert sorted(i for i, u in users.items() if u.is_privileged) == sorted(set(admins) | STAFF)
+    guests = sorted(i for i, u in users.items() if u.user_type is UserType.guest)
+    assert guests == [252, 265, 278, 291, 304, 317]
+    assert sum(bool(u.groups) for u in users.values()) > len(users) / 2  # most are in a group
 
 
 def test_sandbox_overlaps_freddy_and_drifts_from_it_on_purpose(clock: FakeClock) -> None:
