@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         conformance_checks,
     )
     from .providers import sandbox_for, sandbox_provider
+    from .roster import sample_roster, sample_roster_csv
     from .sandbox import Fault, Sandbox, json_response
 
 __all__ = [
@@ -35,6 +36,8 @@ __all__ = [
     "check_provider",
     "conformance_checks",
     "json_response",
+    "sample_roster",
+    "sample_roster_csv",
     "sandbox_for",
     "sandbox_provider",
 ]
@@ -53,6 +56,8 @@ _EXPORTS = {
     "json_response": ".sandbox",
     "sandbox_for": ".providers",
     "sandbox_provider": ".providers",
+    "sample_roster": ".roster",
+    "sample_roster_csv": ".roster",
 }
 
 
