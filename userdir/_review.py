@@ -572,7 +572,10 @@ def _leaver(user: User, person: Person, now: datetime) -> str:
 
 def _orphan(user: User, roster: Roster | None) -> str:
     if not user.email_normalized and not user.username:
-        return "The account has no email or username to match a roster person on."
+        return (
+            "The account has no email or username to match a roster person on"
+            " (an id map can name its owner)."
+        )
     key = f"email {user.email!r}" if user.email else f"username {user.username!r}"
     sentence = f"No roster person has the {key}; the account is active."
     alike = roster.look_alike(user) if roster is not None else None

@@ -365,3 +365,27 @@ def test_hostile_names_render_as_text_in_the_browser(page: Page) -> None:
     )
     assert injected == [1, 0, False, False]
     assert page.dialogs == [] and page.errors == []
+
+
+def test_the_sandbox_review_from_the_cli_opens_with_every_finding(
+    browser: Any, tmp_path: Path
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from userdir._cli import cli
+
+    path, data = tmp_path / "review.html", tmp_path / "review.json"
+    for fmt, out in (("html", path), ("json", data)):
+        result = CliRunner().invoke(cli, ["review", "--sandbox", "--format", fmt, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+    findings = json.loads(data.read_text())["findings"]
+    opened = Page(browser, path)
+    try:
+        assert opened.shown() == len(findings) > 50
+        opened.page.select_option("#kind", "leaver_active")
+        assert opened.shown() == sum(f["kind"] == "leaver_active" for f in findings) > 0
+        assert opened.errors == [] and opened.requests == [path.as_uri()]
+    finally:
+        opened.context.close()
