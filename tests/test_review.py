@@ -286,3 +286,20 @@ def test_findings_are_ordered_by_severity_then_kind() -> None:
         ("low", "stale_invite"),
         ("info", "privileged"),
     ]
+
+
+def test_a_directory_or_a_listing_records_whether_each_listing_finished() -> None:
+    from userdir import Directory
+    from userdir.testing import Fault, sandbox_provider
+    from userdir_freddy.sandbox import FreddySandbox
+
+    freddy = sandbox_provider("freddy")
+    assert review(Directory([freddy]), now=NOW).complete == {"freddy": True}
+    assert review(freddy.users(), now=NOW).complete == {"freddy": True}
+
+    failing = FreddySandbox()
+    failing.inject(Fault(status=400, after=1))  # the second page is refused
+    broken = sandbox_provider("freddy", sandbox=failing)
+    report = review(Directory([broken], on_error="collect"), now=NOW)
+    assert report.complete == {"freddy": False}
+    assert 0 < report.seats["freddy"].accounts < 250

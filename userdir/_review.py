@@ -20,16 +20,19 @@ import csv
 import fnmatch
 import io
 import json
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ._errors import ConfigurationError
+from ._listing import ProviderReport
 from ._models import User, UserStatus, UserType
 from ._output import markdown_cell, neutralize_cell
 
 if TYPE_CHECKING:
+    from ._directory import Directory
     from ._roster import Person, Roster
 
 __all__ = [
@@ -385,7 +388,7 @@ class _Tool:
 
 
 def review(
-    users: Iterable[User],
+    users: Iterable[User] | Directory,
     *,
     roster: Roster | None = None,
     now: datetime | None = None,
@@ -398,6 +401,10 @@ def review(
     complete: Mapping[str, bool] | None = None,
 ) -> ReviewReport:
     """Review every account in *users* (read once, as a stream).
+
+    *users* may be a :class:`~userdir.Directory` (every provider is listed, and
+    each listing's completeness is recorded in the report) or any iterable of
+    users: ``provider.users()`` records its listing's completeness too.
 
     :param roster: the authoritative people (:class:`userdir.Roster`); without
         it leavers and orphans are not checked and no account is flagged for
@@ -427,11 +434,17 @@ def review(
     login_cutoff = now - inactive_after
     invite_cutoff = now - invite_expires_after
     allowed = _Allow(allow)
+    directory = _as_directory(users)
+    if directory is not None:
+        providers = providers or list(directory.providers)
+        stream: Iterable[User] = directory.users()
+    else:
+        stream = users
     tools: dict[str, _Tool] = {name: _Tool(Seats(name)) for name in providers or ()}
     findings: list[Finding] = []
     add = findings.append
 
-    for user in users:
+    for user in stream:
         tool = tools.get(user.provider)
         if tool is None:
             tool = tools[user.provider] = _Tool(Seats(user.provider))
@@ -550,8 +563,24 @@ def review(
         inactive_after=inactive_after,
         invite_expires_after=invite_expires_after,
         allow=tuple(allow),
-        complete=dict(complete or {}),
+        complete=_listed_completely(directory, stream) | dict(complete or {}),
     )
+
+
+def _as_directory(users: object) -> Directory | None:
+    """*users* as a Directory, if it is one (never importing httpx to find out)."""
+    module = sys.modules.get("userdir._directory")
+    return users if module is not None and isinstance(users, module.Directory) else None
+
+
+def _listed_completely(directory: Directory | None, stream: Iterable[User]) -> dict[str, bool]:
+    """Whether each listing read finished: a Directory's or a provider listing's report."""
+    if directory is not None:
+        return {name: r.complete for name, r in directory.report.providers.items()}
+    report = getattr(stream, "report", None)  # provider.users() -> Listed
+    if isinstance(report, ProviderReport):
+        return {report.provider: report.complete}
+    return {}
 
 
 # -- evidence: one sentence each, with the field, its value and the date --------------------
