@@ -257,6 +257,25 @@ def directory_options(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def report_options(html_help: str) -> Callable[[F], F]:
+    """``--format`` and ``-o``, shared by the commands that write a report."""
+
+    def decorate(command: F) -> F:
+        command = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))(
+            command
+        )
+        return click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["table", "json", "csv", "markdown", "html"]),
+            default="table",
+            show_default=True,
+            help=html_help,
+        )(command)
+
+    return decorate
+
+
 def _directory(
     names: Iterable[str], *, sandbox: bool, config: Path | None, on_error: str
 ) -> Directory:
@@ -594,15 +613,7 @@ def _write_export(users: Iterable[User], stream: Writer, fmt: str, directory: Di
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="CSV (person,<provider>,...) or TOML of people known to be the same.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv", "markdown", "html"]),
-    default="table",
-    show_default=True,
-    help="html: one self-contained page (counts, overlap chart, filterable tables).",
-)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+@report_options("html: one self-contained page (counts, overlap chart, filterable tables).")
 @directory_options
 def reconcile_command(
     provider: tuple[str, ...],
@@ -772,7 +783,8 @@ def _kinds(text: str) -> tuple[str, ...]:
 @click.option(
     "--id-map",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="CSV or TOML: userdir id -> roster email or employee id.",
+    help="CSV (person,<provider>,...) or TOML, as for reconcile: person is a roster "
+    "email or employee id.",
 )
 @click.option(
     "--now",
@@ -780,15 +792,7 @@ def _kinds(text: str) -> tuple[str, ...]:
     metavar="ISO-DATE",
     help="The review's today (default: now; with --sandbox, the sandboxes' day).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv", "markdown", "html"]),
-    default="table",
-    show_default=True,
-    help="html: one self-contained page with seat bars and a findings table to filter.",
-)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+@report_options("html: one self-contained page with seat bars and a findings table to filter.")
 @click.option(
     "--fail-on",
     default="",

@@ -113,6 +113,7 @@ def _refuse_surrogates(field: str, value: str) -> str:
 
 _DATETIMES = ("created_at", "updated_at", "last_login_at", "invited_at")
 _TEXT_FIELDS = frozenset(OPTIONAL_TEXT_FIELDS)
+_TEXT_TUPLES = ("roles", "groups")
 
 
 class User(BaseModel):
@@ -213,20 +214,14 @@ class User(BaseModel):
                     changes[name] = None  # blank is missing, never ""
                 else:
                     _refuse_surrogates(name, value)
-        roles = data.get("roles")
-        if roles and not all(type(r) is str and r.isascii() and not r.isspace() for r in roles):
-            changes["roles"] = tuple(
-                _refuse_surrogates("roles", r) if type(r) is str else r
-                for r in roles
-                if not (type(r) is str and (not r or r.isspace()))
-            )
-        groups = data.get("groups")
-        if groups and not all(type(g) is str and g.isascii() and not g.isspace() for g in groups):
-            changes["groups"] = tuple(
-                _refuse_surrogates("groups", g) if type(g) is str else g
-                for g in groups
-                if not (type(g) is str and (not g or g.isspace()))
-            )
+        for name in _TEXT_TUPLES:  # blank entries dropped, surrogates refused
+            items = data.get(name)
+            if items and not all(type(i) is str and i.isascii() and not i.isspace() for i in items):
+                changes[name] = tuple(
+                    _refuse_surrogates(name, i) if type(i) is str else i
+                    for i in items
+                    if not (type(i) is str and (not i or i.isspace()))
+                )
         if "raw" in data and type(data["raw"]) is not dict:
             raise ValueError("raw must be the provider's JSON object (a dict)")
         if changes.get("full_name", data.get("full_name")) is None:  # derived, never invented
