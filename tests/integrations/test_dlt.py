@@ -51,7 +51,9 @@ def test_one_table_per_provider_with_typed_columns_and_a_merge_on_rerun(tmp_path
     )
     assert columns["created_at"] == "TIMESTAMP WITH TIME ZONE"
     assert columns["is_admin"] == "BOOLEAN"
-    assert columns["raw"] == "JSON"
+    assert columns["raw"] == columns["groups"] == "JSON"
+    assert columns["is_owner"] == columns["is_deleted"] == "BOOLEAN"
+    assert columns["invited_at"] == "TIMESTAMP WITH TIME ZONE"
 
     # Someone leaves Freddy; the second run merges on id instead of appending.
     freddy = sandboxes["freddy"]

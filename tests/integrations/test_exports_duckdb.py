@@ -9,9 +9,12 @@ from click.testing import CliRunner
 
 from userdir._cli import cli
 
-COLUMNS = "id, provider, native_id, email, status, is_admin, full_name"
+COLUMNS = (
+    "id, provider, native_id, email, status, is_admin, full_name,"
+    " is_owner, is_deleted, user_type, groups"
+)
 # JSON carries timestamps as ISO text; read both files as instants to compare them.
-TIMES = "created_at::TIMESTAMPTZ, updated_at::TIMESTAMPTZ"
+TIMES = "created_at::TIMESTAMPTZ, updated_at::TIMESTAMPTZ, invited_at::TIMESTAMPTZ"
 
 
 def export(fmt: str, path: Path) -> None:
@@ -42,7 +45,19 @@ def test_parquet_columns_are_typed(tmp_path: Path) -> None:
     types = {row[0]: row[1] for row in described}
     assert types["created_at"] == "TIMESTAMP WITH TIME ZONE"
     assert types["is_admin"] == "BOOLEAN"
-    assert types["roles"] == "VARCHAR[]"
+    assert types["roles"] == types["groups"] == "VARCHAR[]"
+    assert types["is_owner"] == types["is_deleted"] == "BOOLEAN"
+    assert types["invited_at"] == "TIMESTAMP WITH TIME ZONE"
+    review_facts = con.execute(
+        "SELECT count(*) FILTER (user_type = 'guest'), count(*) FILTER (is_owner),"
+        " count(*) FILTER (groups IS NULL AND provider = 'pneumatic'),"
+        " count(*) FILTER (invited_at IS NOT NULL) FROM read_parquet(?)",
+        [str(parquet)],
+    ).fetchone()
+    assert review_facts is not None
+    guests, owners, pneumatic_without_groups, invited = review_facts
+    assert guests > 0 and owners == 1 and invited > 0  # owner: Pneumatic (Freddy: org mode only)
+    assert pneumatic_without_groups == 0  # every sandbox record says its groups
     statuses = con.execute(
         "SELECT status, count(*) FROM read_parquet(?) GROUP BY ALL ORDER BY 1", [str(parquet)]
     ).fetchall()

@@ -37,6 +37,16 @@ def test_a_full_user_maps_every_known_field() -> None:
     assert [r["value"] for r in data["roles"]] == list(user.roles)
 
 
+def test_user_type_and_groups_map_to_scim() -> None:
+    user = User(
+        provider="pneumatic", native_id="1", status="active", user_type="guest", groups=("11",)
+    )
+    data = to_scim_dict(user)
+    assert data["userType"] == "guest"
+    assert data["groups"] == [{"value": "11", "display": "11"}]
+    assert "userType" not in to_scim_dict(User(provider="p", native_id="2", status="active"))
+
+
 def test_round_trip_through_scim2_models() -> None:
     for name in ("freddy", "pneumatic", "ejento"):
         for user in list(sandbox_provider(name).users())[:25]:
