@@ -496,7 +496,7 @@ def run_child(job: str, *args: object, timeout: float = 600) -> dict[str, Any]:
 
 @dataclass
 class Target:
-    """A goal from issue 9 and whether this run met it."""
+    """A goal from an issue and whether this run met it."""
 
     name: str
     goal: str

@@ -24,6 +24,7 @@ from userdir import Roster, review
 
 from .shared import (
     Section,
+    Target,
     peak_rss_mib,
     person_email,
     reset_peak_rss,
@@ -37,6 +38,8 @@ pytestmark = pytest.mark.benchmark
 SIZES = {False: (100_000, 1_000_000), True: (3_000,)}
 MIB = 1024 * 1024 / 1e6  # MB per MiB
 NOW = datetime(2025, 11, 15, tzinfo=timezone.utc)
+#: Issue 15: matching for reconcile took ~1,650 B/user; review may take 500.
+TARGET_BYTES_PER_USER = 500
 
 
 def _write_roster(path: Path, persons: int) -> int:
@@ -125,6 +128,15 @@ def run(*, quick: bool = False) -> Section:
                 "review peak MB": result["growth_mib"] * MIB,
                 "review B/user": round(growth_bytes / result["users"]),
             }
+        )
+        per_user = growth_bytes / result["users"]
+        section.targets.append(
+            Target(
+                f"review of {result['users']:,} users: peak growth per user",
+                f"<= {TARGET_BYTES_PER_USER} B",
+                f"{per_user:.0f} B",
+                per_user <= TARGET_BYTES_PER_USER,
+            )
         )
         if not result["exact_peak"]:
             section.notes.append("peak RSS could not be reset here: growth includes the users")
