@@ -5,12 +5,19 @@ the sync and async drivers only move bytes. It owns what must be true of every
 listing, whatever the provider: each record is normalized or reported (never
 silently dropped), a native id seen twice is yielded once, filters are applied,
 and the listing is ``complete`` only when paging reached its natural end.
+
+It also keeps where the listing could be resumed (``report.checkpoint``), and
+resumes one: the page the checkpoint names is read again and must hold the same
+records (:func:`page_digest`); its users were handed out before the interruption,
+so they are not handed out again. A page that changed means the data shifted
+under the listing: it is refused (``PaginationError``), never resumed partially.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -18,10 +25,17 @@ from pydantic import ValidationError
 
 from ._errors import InvalidResponseError, NormalizationError, PaginationError, UserdirError
 from ._models import User
-from ._pagination import Page, PageRequest, PagingFault
+from ._pagination import Checkpoint, Page, PageRequest, PagingFault
 from ._types import ListPlan, UserQuery
 
-__all__ = ["ErrorPolicy", "Listing", "ProviderReport", "Rejection", "describe_invalid"]
+__all__ = [
+    "ErrorPolicy",
+    "Listing",
+    "ProviderReport",
+    "Rejection",
+    "describe_invalid",
+    "page_digest",
+]
 
 ErrorPolicy = Literal["raise", "skip", "collect"]
 ERROR_POLICIES: tuple[ErrorPolicy, ...] = ("raise", "skip", "collect")
@@ -53,6 +67,14 @@ class ProviderReport:
     requests: int = 0
     #: True only when paging reached its natural end.
     complete: bool = False
+    #: Where this listing can be resumed (``Listing(..., resume=...)``): set after
+    #: each page is read, for that page, whose users are then handed out; None
+    #: before the first page, once the listing is complete, when the provider's
+    #: paging cannot resume, and when a resume was refused (start it again).
+    checkpoint: Checkpoint | None = None
+    #: The pages completed before this listing resumed (None: it started afresh).
+    #: ``yielded`` and ``rejected`` count this run's pages only.
+    resumed_from: int | None = None
 
 
 def describe_invalid(exc: Exception) -> str:
@@ -76,6 +98,15 @@ def record_id(record: object) -> str | None:
     return None
 
 
+def page_digest(records: int, native_ids: Iterable[str]) -> str:
+    """What identifies a page's contents for a resume: sha256 hex over its number of
+    raw records (so a rejected record counts too) and the native ids of the users
+    normalized from it, sorted (an order that changes within a page moves nobody
+    across pages). Values other than ids may change: they are not compared."""
+    text = json.dumps([records, sorted(native_ids)])  # ASCII: any id encodes
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def id_fingerprint(native_id: str) -> int:
     """A 128-bit fingerprint of a native id, for duplicate protection.
 
@@ -94,6 +125,11 @@ class Listing:
     The two steps are apart so a driver yields a page's users *before* asking for
     the next request: when a paging guard (cycle, runaway, repeated page) stops
     the listing, nothing already fetched is lost.
+
+    With ``resume`` (a ``report.checkpoint`` of an interrupted listing of the same
+    provider and query), the first page read is the checkpoint's page again
+    (:attr:`rereading` is true while it is awaited): ``feed`` checks it and hands
+    out nothing for it.
     """
 
     def __init__(
@@ -105,6 +141,7 @@ class Listing:
         query: UserQuery,
         on_error: ErrorPolicy = "raise",
         report: ProviderReport | None = None,
+        resume: Checkpoint | None = None,
     ) -> None:
         if on_error not in ERROR_POLICIES:
             raise ValueError(f"on_error must be one of {ERROR_POLICIES}, not {on_error!r}")
@@ -123,13 +160,38 @@ class Listing:
         self._judges_since = (
             query.updated_since is not None and "updated_since" not in plan.pushed_down
         )
+        #: The request whose answer ``feed`` reads next (what a checkpoint re-sends).
+        self._request: PageRequest | None = None
+        self._resume = resume
+        # Until a resumed listing's re-read succeeds, its checkpoint is still the place
+        # to resume from (a run stopped again before it loses nothing).
+        self.report.checkpoint = resume
+        self.report.resumed_from = None if resume is None else resume.pages
+
+    @property
+    def rereading(self) -> bool:
+        """True while the next page fed is a resumed listing's re-read page."""
+        return self._resume is not None
 
     def first_request(self) -> PageRequest:
+        """The first request (a resumed listing's: its checkpoint's page again).
+
+        :raises PaginationError: the checkpoint cannot resume this listing.
+        """
+        if self._resume is not None:
+            try:
+                self.plan.paginator.resume(self._resume)
+            except PagingFault as fault:
+                raise self._refuse_resume(str(fault)) from None
         self.report.requests += 1
-        return self.plan.paginator.first_request()
+        self._request = self.plan.paginator.first_request()
+        return self._request
 
     def feed(self, payload: Any) -> list[User]:
-        """Take one decoded page; return its users. Then call :meth:`next_request`."""
+        """Take one decoded page; return its users. Then call :meth:`next_request`.
+
+        :raises PaginationError: a resumed listing's re-read page changed.
+        """
         try:
             page = self.plan.parse_page(payload)
         except SHAPE_ERRORS as exc:
@@ -137,11 +199,46 @@ class Listing:
                 f"a page of users did not have the expected shape ({describe_invalid(exc)})",
                 provider=self.provider,
             ) from None
+        rejected: list[Rejection] = []
+        normalized = [
+            user
+            for user in (self._user_or_rejection(record, rejected) for record in page.records)
+            if user is not None
+        ]
+        digest = page_digest(len(page.records), (user.native_id for user in normalized))
+        if self._resume is not None:
+            users = self._reread(normalized, digest, self._resume)
+        else:
+            self.report.rejected += rejected
+            users = self._hand_out(normalized)
+        self._page = page
+        paginator = self.plan.paginator
+        if self._request is not None and paginator.resumable:
+            # Taken before next_request(): the state is still the one before this page.
+            self.report.checkpoint = Checkpoint(
+                self._request, paginator.state(), digest, paginator.pages + 1, paginator.listing_key
+            )
+        return users
+
+    def _reread(self, normalized: list[User], digest: str, checkpoint: Checkpoint) -> list[User]:
+        """A resumed listing's first page: the same records, or a refusal."""
+        self._resume = None
+        if digest != checkpoint.digest:
+            raise self._refuse_resume(
+                f"the data shifted since the listing was interrupted at page {checkpoint.pages}"
+            )
+        # Handed out before the interruption: remembered (a later repeat is dropped),
+        # not handed out, not counted, their rejections not reported twice.
+        self._seen.update(id_fingerprint(user.native_id) for user in normalized)
+        return []
+
+    def _refuse_resume(self, why: str) -> PaginationError:
+        self.report.checkpoint = None  # nothing left to resume from
+        return PaginationError(f"{why}: start it again", provider=self.provider)
+
+    def _hand_out(self, normalized: list[User]) -> list[User]:
         users: list[User] = []
-        for record in page.records:
-            user = self._user_or_rejection(record)
-            if user is None:
-                continue
+        for user in normalized:
             fingerprint = id_fingerprint(user.native_id)
             if fingerprint in self._seen:
                 # Offset paging over shifting data: the same user twice. Yield once.
@@ -153,7 +250,6 @@ class Listing:
                 self._undecided += self._judges_since and self.query.undecided(user)
         self.report.yielded += len(users)
         self._warn_undecided()
-        self._page = page
         return users
 
     def next_request(self) -> PageRequest | None:
@@ -172,17 +268,19 @@ class Listing:
             self._sync_warnings()
         if next_request is None:
             self.report.complete = True
+            self.report.checkpoint = None  # nothing left to resume
         else:
             self.report.requests += 1
+        self._request = next_request
         return next_request
 
-    def _user_or_rejection(self, record: Any) -> User | None:
+    def _user_or_rejection(self, record: Any, rejected: list[Rejection]) -> User | None:
         try:
             return self._normalize(record)
         except NormalizationError as error:
             if self.on_error == "raise":
                 raise
-            self.report.rejected.append(Rejection(error.native_id, error.message))
+            rejected.append(Rejection(error.native_id, error.message))
             return None
 
     def _warn_undecided(self) -> None:

@@ -54,7 +54,7 @@ from ._listing import (
     record_id,
 )
 from ._models import User, UserStatus, normalize_email
-from ._pagination import Page, PageRequest, Paginator
+from ._pagination import Checkpoint, Page, PageRequest, Paginator
 from ._plugins import adapter_registry, default_plugin_manager
 from ._types import ListPlan, Lookup, Since, UserQuery
 
@@ -301,7 +301,11 @@ class Provider:
         return lookup
 
     def _listing(
-        self, query: UserQuery, on_error: ErrorPolicy, report: ProviderReport | None
+        self,
+        query: UserQuery,
+        on_error: ErrorPolicy,
+        report: ProviderReport | None,
+        resume: Checkpoint | None = None,
     ) -> Listing:
         limit = type(self.adapter).max_page_size
         page_size = min(self.settings.page_size or limit, limit)
@@ -317,6 +321,7 @@ class Provider:
             query=query,
             on_error=on_error,
             report=report or ProviderReport(self.name),
+            resume=resume,
         )
 
     def _checked_parser(self, parse: Callable[[Any], Page]) -> Callable[[Any], Page]:
@@ -388,10 +393,13 @@ class Provider:
         """A listing: each request, then the page of users it gave."""
         request: PageRequest | None = listing.first_request()
         while request is not None:
-            users = listing.feed((yield request))
-            if self._page_listed is not None:
-                self._page_listed(provider=self.name, users=users)
-            yield users
+            answer = yield request
+            again = listing.rereading  # a resumed listing's page, handed out before
+            users = listing.feed(answer)
+            if not again:
+                if self._page_listed is not None:
+                    self._page_listed(provider=self.name, users=users)
+                yield users
             request = listing.next_request()
 
     def _read_all(
@@ -595,18 +603,20 @@ class Provider:
         updated_since: Since | None = None,
         on_error: ErrorPolicy = "raise",
         report: ProviderReport | None = None,
+        resume: Checkpoint | None = None,
     ) -> Listed[User]:
         """Stream every user, page by page. Filters are pushed to the API where it
         can apply them, and always checked locally. The returned iterator's
         ``.report`` is this listing's report.
 
         ``on_error``: ``"raise"`` stops at the first malformed record; ``"skip"``
-        and ``"collect"`` record it in the report and go on.
+        and ``"collect"`` record it in the report and go on. ``resume``: see
+        :meth:`pages`.
         """
         query = UserQuery.build(
             status=status, email_domain=email_domain, updated_since=updated_since
         )
-        pages = self.pages(query, on_error=on_error, report=report)
+        pages = self.pages(query, on_error=on_error, report=report, resume=resume)
         return Listed((user for page in pages for user in page), pages.report)
 
     def pages(
@@ -615,6 +625,7 @@ class Provider:
         *,
         on_error: ErrorPolicy = "raise",
         report: ProviderReport | None = None,
+        resume: Checkpoint | None = None,
     ) -> Listed[list[User]]:
         """The listing one page at a time (after filtering; a page may be empty).
 
@@ -622,10 +633,17 @@ class Provider:
         :class:`TransportError` once that many seconds (on the provider's clock)
         have passed, or when a pacing or retry wait would pass them; a request
         already sent is bounded by ``timeout``. Pages read before stay yielded.
+
+        ``.report.checkpoint`` is where the listing can be resumed once a page has
+        been handed out (None when it completed, or when the provider's paging
+        cannot resume). ``resume`` (a checkpoint of an interrupted listing with the
+        same query and settings) re-reads that page, then hands out only the pages
+        after it; when that page's records changed, the listing fails with
+        :class:`PaginationError` ("... start it again") rather than resume partially.
         """
         report = report or ProviderReport(self.name)
         with self._typed("the listing"):
-            listing = self._listing(query or UserQuery(), on_error, report)
+            listing = self._listing(query or UserQuery(), on_error, report, resume)
         return Listed(self._drive("the listing", self._list_op(listing), self._budget()), report)
 
     def __iter__(self) -> Iterator[User]:
@@ -691,12 +709,13 @@ class Provider:
         updated_since: Since | None = None,
         on_error: ErrorPolicy = "raise",
         report: ProviderReport | None = None,
+        resume: Checkpoint | None = None,
     ) -> AListed[User]:
         """The async twin of :meth:`users`."""
         query = UserQuery.build(
             status=status, email_domain=email_domain, updated_since=updated_since
         )
-        pages = self.apages(query, on_error=on_error, report=report)
+        pages = self.apages(query, on_error=on_error, report=report, resume=resume)
 
         async def users() -> AsyncGenerator[User, None]:
             async for page in pages:
@@ -711,11 +730,12 @@ class Provider:
         *,
         on_error: ErrorPolicy = "raise",
         report: ProviderReport | None = None,
+        resume: Checkpoint | None = None,
     ) -> AListed[list[User]]:
         """The async twin of :meth:`pages`."""
         report = report or ProviderReport(self.name)
         with self._typed("the listing"):
-            listing = self._listing(query or UserQuery(), on_error, report)
+            listing = self._listing(query or UserQuery(), on_error, report, resume)
         steps = self._adrive("the listing", self._list_op(listing), self._budget())
 
         async def pages() -> AsyncGenerator[list[User], None]:
