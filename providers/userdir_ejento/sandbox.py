@@ -50,6 +50,20 @@ here was forgotten (193). Superusers (also staff, as Django's
     >>> provider = userdir.load_provider(
     ...     "ejento", base_url=SANDBOX_BASE_URL, subscription_key=SANDBOX_SUBSCRIPTION_KEY,
     ...     token=SANDBOX_TOKEN, transport=sandbox.transport())
+
+Later days (the sandbox's invention, for demos and tests of history):
+``EjentoSandbox(day=N)`` applies days 1..N of made-up changes to the seeded
+users, cumulatively, drawn from a seed per day (never the wall clock), so the
+same day always gives the same data; day 0 is the seeded data exactly. Each
+day, among everyone but the caller (the first superuser) and the
+reconciliation demo's people above: 3 joiners (hires 1, 3 and 4 of
+:func:`~userdir.testing.sandbox.hires`: pool people 400.., active, neither
+staff nor superuser), 2 accounts hard-deleted (gone from the listing), 2
+deactivated (``is_active`` false), 2 reactivated, 2 made staff, 2 staff or
+superusers who lose both flags, 2 last names changed and 2 emails moved to
+``example.net``. New accounts' ``date_joined`` falls in the 24 hours before
+the day's "now" (``EPOCH`` + N days). :func:`changes_on` says what a day
+changed (:class:`~userdir.testing.sandbox.DayChanges`).
 """
 
 from __future__ import annotations
@@ -61,8 +75,9 @@ from urllib.parse import unquote
 
 import httpx
 
-from userdir.testing import Sandbox, json_response
-from userdir.testing.people import EPOCH, Person, people, vary_case
+from userdir._errors import ConfigurationError
+from userdir.testing.people import EPOCH, LAST_NAMES, Person, people, vary_case
+from userdir.testing.sandbox import DayChanges, Sandbox, SimulatedDay, hires, json_response
 
 __all__ = [
     "DEACTIVATED_HERE",
@@ -74,6 +89,7 @@ __all__ = [
     "SANDBOX_TOKEN",
     "EjentoSandbox",
     "ListShape",
+    "changes_on",
 ]
 
 #: Ejento has no public server; any base URL works with the sandbox's transport.
@@ -92,6 +108,11 @@ DUPLICATED = 217
 DEACTIVATED_HERE = frozenset({190, 201})
 #: Pool indices of leavers (inactive in Freddy, i % 9 == 4) still active here.
 FORGOTTEN = frozenset({193})
+
+#: Which of a day's five hires (:func:`~userdir.testing.sandbox.hires`) get an Ejento account.
+_HIRED = (1, 3, 4)
+#: The domain emails move to on later days: the pool never uses it, so no address collides.
+_NEW_DOMAIN = "example.net"
 
 DEFAULT_PAGE_SIZE = 10  # DRF's PAGE_SIZE when no page size is asked for
 MAX_PAGE_SIZE = 100  # DRF's max_page_size: larger requests are capped
@@ -164,11 +185,16 @@ class EjentoSandbox(Sandbox):
         list_path: str = "/v2/api/user",
         page_param: str = "page",
         page_size_param: str = "page_size",
+        day: int = 0,
     ) -> None:
-        super().__init__(latency=latency)
+        super().__init__(latency=latency, day=day)
+        if day and users is not None:
+            raise ConfigurationError("a later day changes the seeded users only", provider="ejento")
         self.subscription_key = subscription_key
         self.token = token
         self.users: list[dict[str, Any]] = users if users is not None else _seed_users(count, seed)
+        if day:
+            self.changes = _simulate(self.users, count, seed, day)
         self.list_shape = list_shape
         self.list_path = list_path
         self.page_param = page_param
@@ -315,3 +341,100 @@ def _seed_users(count: int, seed: int) -> list[dict[str, Any]]:
         rejoined = twice.joined + (EPOCH - twice.joined) / 2
         users.append(_user(user_id + 1, twice, f"{local.title()}@{domain}", rejoined))
     return users
+
+
+# -- later days (the sandbox's invention) -------------------------------------------------
+
+
+def changes_on(day: int) -> DayChanges:
+    """What the default sandbox changes on *day* (nothing on day 0)."""
+    changes = EjentoSandbox(day=day).changes
+    return changes[-1] if changes else DayChanges(day)
+
+
+class _Records:
+    """The seeded records a simulated day changes, indexed by id."""
+
+    def __init__(self, users: list[dict[str, Any]], count: int, days: int) -> None:
+        self.users = users
+        self.held = FIRST_PERSON + count  # people FIRST_PERSON..held-1, in pool order
+        self.pool = people(hires(days, held=self.held).stop)
+        self.pool_of = {user["id"]: FIRST_PERSON + n for n, user in enumerate(users[:count])}
+        if len(users) > count:  # the duplicate's second account, last
+            self.pool_of[users[-1]["id"]] = DUPLICATED
+        self.caller = next((user["id"] for user in users if user["is_superuser"]), None)
+
+
+def _simulate(
+    users: list[dict[str, Any]], count: int, seed: int, days: int
+) -> tuple[DayChanges, ...]:
+    """Apply days 1..*days* to the seeded records, in place; each day's changes."""
+    records = _Records(users, count, days)
+    return tuple(_one_day(SimulatedDay("ejento", seed, day), records) for day in range(1, days + 1))
+
+
+def _one_day(today: SimulatedDay, records: _Records) -> DayChanges:
+    users, pool_of = records.users, records.pool_of
+    by_id = {str(user["id"]): user for user in users}
+    # The caller (/api/v2/users/me) and the reconciliation demo's people stay as they are.
+    demo = DEACTIVATED_HERE | FORGOTTEN | {DUPLICATED}
+    kept = [
+        uid
+        for uid, user in by_id.items()
+        if user["id"] != records.caller and pool_of[user["id"]] not in demo
+    ]
+    active = [uid for uid in kept if by_id[uid]["is_active"]]
+    emails = {str(user["email"]).casefold() for user in users}
+    pick = today.pick
+    left = pick(kept)
+    deactivated = pick(active)
+    activated = pick(uid for uid in kept if not by_id[uid]["is_active"])
+    promoted = pick(uid for uid in active if not by_id[uid]["is_staff"])
+    demoted = pick(uid for uid in kept if by_id[uid]["is_staff"])
+    renamed = pick(uid for uid in active if by_id[uid]["last_name"])
+    reemailed = pick(
+        uid for uid in active if _new_email(by_id[uid]["email"]).casefold() not in emails
+    )
+
+    for uid in left:
+        users.remove(by_id[uid])
+    for uid in deactivated:
+        by_id[uid]["is_active"] = False
+    for uid in activated:
+        by_id[uid]["is_active"] = True
+    for uid in promoted:
+        by_id[uid]["is_staff"] = True  # admin in userdir's terms; superusers stay few
+    for uid in demoted:
+        by_id[uid].update(is_staff=False, is_superuser=False)
+    for uid in renamed:
+        last_name = by_id[uid]["last_name"]
+        by_id[uid]["last_name"] = today.rng.choice([n for n in LAST_NAMES if n != last_name])
+    for uid in reemailed:
+        by_id[uid]["email"] = _new_email(by_id[uid]["email"])
+
+    joined = []
+    for index in (hires(today.day, held=records.held)[k] for k in _HIRED):
+        # Ids are never reused: the next is past every id ever given, deleted ones included.
+        person, user_id = records.pool[index], max(pool_of) + today.rng.randint(1, 3)
+        user = _user(user_id, person, person.email, today.moment(within=20, after=3))
+        user.update(is_active=True, is_staff=False, is_superuser=False)  # a plain new user
+        users.append(user)
+        pool_of[user_id] = index
+        joined.append(str(user_id))
+    return DayChanges(
+        today.day,
+        joined=tuple(joined),
+        left=left,
+        deactivated=deactivated,
+        activated=activated,
+        promoted=promoted,
+        demoted=demoted,
+        renamed=renamed,
+        reemailed=reemailed,
+        pool={uid: pool_of[int(uid)] for uid in (*today.chosen, *joined)},
+    )
+
+
+def _new_email(email: str) -> str:
+    """The address after a move to the company's new domain (the pool never uses it)."""
+    return email.rpartition("@")[0] + "@" + _NEW_DOMAIN

@@ -32,6 +32,21 @@ Inferred (the docs do not say; the adapter must not rely on them):
   of it, and the devices, welcome details, roles and statuses answers;
 * the people: which of them are dormant, never logged in, admins or the owner
   (see :func:`_seed_users`).
+
+Later days (the sandbox's invention, for demos and tests of history):
+``FreddySandbox(day=N)`` applies days 1..N of made-up changes to the seeded
+users, cumulatively, drawn from a seed per day (never the wall clock), so the
+same day always gives the same data; day 0 is the seeded data exactly. Each
+day, among everyone but the owner and soft-deleted members: 3 joiners (hires
+0, 1 and 2 of :func:`~userdir.testing.sandbox.hires`: pool people 400.., active
+members), 2 accounts hard-deleted (gone from both listings), 2 deactivated
+(``is_active`` false, member status inactive), 2 reactivated, 2 members made
+admins, 2 admins made members, 2 last names changed, 2 emails moved to
+``example.net``, and 2 people logged in (``last_login``). Each change happens
+in the 24 hours before the day's "now" (``EPOCH`` + N days), which also dates
+error bodies and devices; changed records get that ``updated_at``
+(``last_modified_at`` on the member). :func:`changes_on` says what a day
+changed (:class:`~userdir.testing.sandbox.DayChanges`).
 """
 
 from __future__ import annotations
@@ -41,16 +56,17 @@ import json
 import math
 import random
 from collections import deque
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 from urllib.parse import unquote
 
 import httpx
 
-from userdir.testing import Sandbox, json_response
-from userdir.testing.people import EPOCH, people, vary_case
+from userdir._errors import ConfigurationError
+from userdir.testing.people import EPOCH, LAST_NAMES, Person, people, vary_case
+from userdir.testing.sandbox import DayChanges, Sandbox, SimulatedDay, hires, json_response
 
-__all__ = ["SANDBOX_API_KEY", "SANDBOX_ORGANIZATION_ID", "FreddySandbox"]
+__all__ = ["SANDBOX_API_KEY", "SANDBOX_ORGANIZATION_ID", "FreddySandbox", "changes_on"]
 
 #: The sandbox's key: shaped like a real one (ak_ + 39 characters), worthless anywhere else.
 SANDBOX_API_KEY = "ak_sandbox" + "FreddyKeyWorthlessOutsideTests01"
@@ -76,6 +92,10 @@ _SYSTEM_MESSAGES = {
     "AUTHENTICATION_REQUIRED": "Missing or invalid authorization header",
     "INSUFFICIENT_PERMISSIONS": "Insufficient permissions for this operation",
 }
+#: Which of a day's five hires (:func:`~userdir.testing.sandbox.hires`) get a Freddy account.
+_HIRED = (0, 1, 2)
+#: The domain emails move to on later days: the pool never uses it, so no address collides.
+_NEW_DOMAIN = "example.net"
 
 
 class _Clock(Protocol):
@@ -115,8 +135,11 @@ class FreddySandbox(Sandbox):
         latency: float = 0.0,
         ignore_skip: bool = False,
         clock: _Clock | None = None,
+        day: int = 0,
     ) -> None:
-        super().__init__(latency=latency)
+        super().__init__(latency=latency, day=day)
+        if day and users is not None:
+            raise ConfigurationError("a later day changes the seeded users only", provider="freddy")
         self.api_key = api_key
         self.ignore_skip = ignore_skip
         self.forbidden_ids: set[str] = set()
@@ -128,6 +151,8 @@ class FreddySandbox(Sandbox):
         self.users: list[dict[str, Any]] = users if users is not None else _seed_users(count, seed)
         self.members: list[dict[str, Any]] = _seed_members(self.users, organization_id, seed)
         self._trace = itertools.count(1)
+        if day:
+            self.changes = _simulate(self, seed, day)
 
     # -- protocol ---------------------------------------------------------------------
 
@@ -160,7 +185,7 @@ class FreddySandbox(Sandbox):
                 "type": kinds.get(status, "server_error"),
                 "status": status,
                 "trace_id": trace_id,
-                "timestamp": _stamp(EPOCH),
+                "timestamp": _stamp(self.now),
                 "details": {},
             },
         }
@@ -239,7 +264,7 @@ class FreddySandbox(Sandbox):
                         "device_name": "Sandbox",
                         "platform": "web",
                         "location": "Zurich, CH",
-                        "last_used_at": _stamp(EPOCH),
+                        "last_used_at": _stamp(self.now),
                     }
                 ],
             )
@@ -389,36 +414,56 @@ def _seed_users(count: int, seed: int) -> list[dict[str, Any]]:
         created = person.joined
         days_ago = 120 + index * 7 % 281 if index % 25 == 12 else index % 60
         last_login = max(EPOCH - timedelta(days=days_ago), created + timedelta(days=1))
+        role = "role_owner" if index == 0 else "role_admin" if person.is_admin else "role_member"
         users.append(
-            {
-                "id": user_id,
-                "email": vary_case(person.email, rng),
-                "username": None if sparse else person.username,
-                "full_name": None if sparse else f"{person.first_name} {person.last_name}",
-                "first_name": person.first_name,
-                "last_name": None if sparse else person.last_name,
-                "birthday": None,
-                "profile_image": None
-                if sparse
-                else f"https://cdn.example.com/profiles/{user_id}.jpg",
-                "timezone": person.timezone,
-                "country_id": None,
-                "post_code": None,
-                "gender": None,
-                "is_active": index % 9 != 4,  # about one in nine has left
-                "last_verified": _stamp(created + timedelta(hours=2)),
-                "last_login": None if sparse else _stamp(last_login),
-                "created_at": _stamp(created),
-                "updated_at": _stamp(created + timedelta(days=index % 90)),
-                "current_organization_id": SANDBOX_ORGANIZATION_ID,
-                "global_role_id": "role_owner"
-                if index == 0
-                else "role_admin"
-                if person.is_admin
-                else "role_member",
-            }
+            _user_record(
+                person,
+                user_id,
+                vary_case(person.email, rng),
+                created,
+                sparse=sparse,
+                is_active=index % 9 != 4,  # about one in nine has left
+                last_login=None if sparse else last_login,
+                updated=created + timedelta(days=index % 90),
+                role=role,
+            )
         )
     return users
+
+
+def _user_record(
+    person: Person,
+    user_id: str,
+    email: str,
+    created: datetime,
+    *,
+    sparse: bool,
+    is_active: bool,
+    last_login: datetime | None,
+    updated: datetime,
+    role: str,
+) -> dict[str, Any]:
+    return {
+        "id": user_id,
+        "email": email,
+        "username": None if sparse else person.username,
+        "full_name": None if sparse else f"{person.first_name} {person.last_name}",
+        "first_name": person.first_name,
+        "last_name": None if sparse else person.last_name,
+        "birthday": None,
+        "profile_image": None if sparse else f"https://cdn.example.com/profiles/{user_id}.jpg",
+        "timezone": person.timezone,
+        "country_id": None,
+        "post_code": None,
+        "gender": None,
+        "is_active": is_active,
+        "last_verified": _stamp(created + timedelta(hours=2)),
+        "last_login": None if last_login is None else _stamp(last_login),
+        "created_at": _stamp(created),
+        "updated_at": _stamp(updated),
+        "current_organization_id": SANDBOX_ORGANIZATION_ID,
+        "global_role_id": role,
+    }
 
 
 def _seed_members(
@@ -433,20 +478,156 @@ def _seed_members(
         status = "active" if user.get("is_active") else "inactive"
         if index % 17 == 9:
             status = "pending"
+        member_id = "orgusr_" + "".join(rng.choice("0123456789abcdef") for _ in range(12))
+        # soft-deleted (index % 41 == 13): listed only with include_deleted
         members.append(
-            {
-                "id": "orgusr_" + "".join(rng.choice("0123456789abcdef") for _ in range(12)),
-                "user_id": user.get("id"),
-                "organization_id": organization_id,
-                "full_name": user.get("full_name"),
-                "email": user.get("email"),
-                "username": user.get("username"),
-                "role": dict(_ROLES[role]),
-                "status": dict(_STATUSES[status]),
-                "joined_at": user.get("created_at"),
-                "created_at": user.get("created_at"),
-                "last_modified_at": user.get("updated_at"),
-                "_deleted": index % 41 == 13,  # soft-deleted: only with include_deleted
-            }
+            _member_record(member_id, user, organization_id, role, status, index % 41 == 13)
         )
     return members
+
+
+def _member_record(
+    member_id: str,
+    user: dict[str, Any],
+    organization_id: str,
+    role: str,
+    status: str,
+    deleted: bool,
+) -> dict[str, Any]:
+    return {
+        "id": member_id,
+        "user_id": user.get("id"),
+        "organization_id": organization_id,
+        "full_name": user.get("full_name"),
+        "email": user.get("email"),
+        "username": user.get("username"),
+        "role": dict(_ROLES[role]),
+        "status": dict(_STATUSES[status]),
+        "joined_at": user.get("created_at"),
+        "created_at": user.get("created_at"),
+        "last_modified_at": user.get("updated_at"),
+        "_deleted": deleted,
+    }
+
+
+# -- later days (the sandbox's invention) -------------------------------------------------
+
+
+def changes_on(day: int) -> DayChanges:
+    """What the default sandbox changes on *day* (nothing on day 0)."""
+    changes = FreddySandbox(day=day).changes
+    return changes[-1] if changes else DayChanges(day)
+
+
+class _Records:
+    """The seeded records a simulated day changes, indexed by user id."""
+
+    def __init__(self, sandbox: FreddySandbox, days: int) -> None:
+        self.users, self.members = sandbox.users, sandbox.members
+        self.organization_id = sandbox.organization_id
+        self.held = len(self.users)  # people 0..held-1, in pool order
+        self.pool = people(hires(days, held=self.held).stop)
+        self.pool_of = {str(user["id"]): index for index, user in enumerate(self.users)}
+        self.member_of = {str(member["user_id"]): member for member in self.members}
+
+
+def _simulate(sandbox: FreddySandbox, seed: int, days: int) -> tuple[DayChanges, ...]:
+    """Apply days 1..*days* to the sandbox's seeded records, in place; each day's changes."""
+    records = _Records(sandbox, days)
+    return tuple(_one_day(SimulatedDay("freddy", seed, day), records) for day in range(1, days + 1))
+
+
+def _one_day(today: SimulatedDay, records: _Records) -> DayChanges:
+    users, members = records.users, records.members
+    pool_of, member_of = records.pool_of, records.member_of
+    by_id = {str(user["id"]): user for user in users}
+    # The owner (/v1/user/me) and soft-deleted members stay as they are.
+    kept = [uid for uid in by_id if pool_of[uid] != 0 and not member_of[uid]["_deleted"]]
+    active = [uid for uid in kept if by_id[uid]["is_active"]]
+    emails = {str(user["email"]).casefold() for user in users}
+    pick = today.pick
+    left = pick(kept)
+    deactivated = pick(active)
+    activated = pick(uid for uid in kept if not by_id[uid]["is_active"])
+    promoted = pick(
+        uid
+        for uid in active
+        if by_id[uid]["global_role_id"] == "role_member"
+        and member_of[uid]["status"]["id"] == "status_active"
+    )
+    demoted = pick(uid for uid in kept if by_id[uid]["global_role_id"] == "role_admin")
+    renamed = pick(uid for uid in active if by_id[uid]["last_name"] is not None)
+    reemailed = pick(
+        uid for uid in active if _new_email(by_id[uid]["email"]).casefold() not in emails
+    )
+    logged_in = pick(uid for uid in active if by_id[uid]["last_login"] is not None)
+
+    def touch(uid: str, **fields: Any) -> None:
+        at = _stamp(today.moment())
+        by_id[uid].update(fields, updated_at=at)
+        member_of[uid]["last_modified_at"] = at
+
+    for uid in left:
+        users.remove(by_id[uid])
+        members.remove(member_of[uid])
+    for uid in deactivated:
+        touch(uid, is_active=False)
+        member_of[uid]["status"] = dict(_STATUSES["inactive"])
+    for uid in activated:
+        touch(uid, is_active=True)
+        member_of[uid]["status"] = dict(_STATUSES["active"])
+    for uid, role in [(uid, "admin") for uid in promoted] + [(uid, "member") for uid in demoted]:
+        touch(uid, global_role_id=_ROLES[role]["id"])
+        member_of[uid]["role"] = dict(_ROLES[role])
+    for uid in renamed:
+        user = by_id[uid]
+        last_name = today.rng.choice([name for name in LAST_NAMES if name != user["last_name"]])
+        touch(uid, last_name=last_name, full_name=f"{user['first_name']} {last_name}")
+        member_of[uid]["full_name"] = user["full_name"]
+    for uid in reemailed:
+        touch(uid, email=_new_email(by_id[uid]["email"]))
+        member_of[uid]["email"] = by_id[uid]["email"]
+    for uid in logged_in:  # a login is no profile change: updated_at stays
+        by_id[uid]["last_login"] = _stamp(today.moment())
+
+    joined = []
+    for index in (hires(today.day, held=records.held)[k] for k in _HIRED):
+        user_id = ""
+        while not user_id or user_id in pool_of:
+            user_id = "usr_" + "".join(today.rng.choice("0123456789abcdef") for _ in range(16))
+        person, created = records.pool[index], today.moment(within=20, after=3)
+        user = _user_record(
+            person,
+            user_id,
+            vary_case(person.email, today.rng),
+            created,
+            sparse=False,
+            is_active=True,
+            last_login=None,
+            updated=created,
+            role="role_member",
+        )
+        member_id = "orgusr_" + "".join(today.rng.choice("0123456789abcdef") for _ in range(12))
+        member = _member_record(member_id, user, records.organization_id, "member", "active", False)
+        users.append(user)
+        members.append(member)
+        pool_of[user_id], member_of[user_id] = index, member
+        joined.append(user_id)
+    return DayChanges(
+        today.day,
+        joined=tuple(joined),
+        left=left,
+        deactivated=deactivated,
+        activated=activated,
+        promoted=promoted,
+        demoted=demoted,
+        renamed=renamed,
+        reemailed=reemailed,
+        logged_in=logged_in,
+        pool={uid: pool_of[uid] for uid in (*today.chosen, *joined)},
+    )
+
+
+def _new_email(email: str) -> str:
+    """The address after a move to the company's new domain (the pool never uses it)."""
+    return email.rpartition("@")[0] + "@" + _NEW_DOMAIN

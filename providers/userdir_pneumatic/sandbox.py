@@ -31,6 +31,22 @@ owner is person 100 (also an admin); admins are the pool's admins (index % 29
 :data:`STAFF` are Django staff; invited people are 250.. with index % 11 == 3,
 and their invitations are :data:`STALE_INVITES` (45 to 200 days before EPOCH),
 recent (under 30 days) or :data:`UNDATED_INVITES` (no ``invite`` at all).
+
+Later days (the sandbox's invention, for demos and tests of history):
+``PneumaticSandbox(day=N)`` applies days 1..N of made-up changes to the seeded
+users, cumulatively, drawn from a seed per day (never the wall clock), so the
+same day always gives the same data; day 0 is the seeded data exactly. Each
+day, among everyone but the owner, Django staff and the drift people above: 3
+joiners (hires 0, 1 and 3 of :func:`~userdir.testing.sandbox.hires`: pool
+people 400..; hire 3 is only invited, by the owner, that day), 2 accounts
+hard-deleted (gone from the listing; never anyone's manager, report or
+substitute), 2 deleted (``status`` inactive), 2 invitations accepted
+(``invited`` to ``active``, ``invite`` null), 2 users made admins (``is_admin``),
+2 admins who stop being one, 2 last names changed and 2 emails moved to
+``example.net``. New accounts are dated in the 24 hours before the day's "now"
+(``EPOCH`` + N days); the records carry no other date a change would move.
+:func:`changes_on` says what a day changed
+(:class:`~userdir.testing.sandbox.DayChanges`).
 """
 
 from __future__ import annotations
@@ -39,14 +55,15 @@ import random
 import unicodedata
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
 import httpx
 
-from userdir.testing.people import EPOCH, Person, people
-from userdir.testing.sandbox import Sandbox, json_response
+from userdir._errors import ConfigurationError
+from userdir.testing.people import EPOCH, LAST_NAMES, Person, people
+from userdir.testing.sandbox import DayChanges, Sandbox, SimulatedDay, hires, json_response
 
 __all__ = [
     "FIRST_PERSON",
@@ -57,6 +74,7 @@ __all__ = [
     "STATUS_DRIFT",
     "UNDATED_INVITES",
     "PneumaticSandbox",
+    "changes_on",
 ]
 
 #: The sandbox's key: shaped like a real one (pn-...), worthless anywhere else.
@@ -73,6 +91,11 @@ _DEFAULT_ORDERING = ("last_name",)  # the API's own default
 _GROUP_IDS = (11, 12, 14, 17, 23)
 _DATE_FORMATS = ("MMM dd, yyy, p", "dd MMM, yyy, p", "MMM dd, yyy, HH:mm", "dd MMM, yyy, HH:mm")
 _INVITE_SOURCES = ("email", "google", "microsoft")
+#: Which of a day's five hires (:func:`~userdir.testing.sandbox.hires`) get a
+#: Pneumatic account; the last of them is only invited.
+_HIRED = (0, 1, 3)
+#: The domain emails move to on later days: the pool never uses it, so no address collides.
+_NEW_DOMAIN = "example.net"
 # How a tool that stores ASCII spells the letters NFKD cannot take apart.
 _ASCII_SPELLING = str.maketrans(
     {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
@@ -177,10 +200,17 @@ class PneumaticSandbox(Sandbox):
         latency: float = 0.0,
         cycle_next_links: bool = False,
         foreign_next_host: str | None = None,
+        day: int = 0,
     ) -> None:
-        super().__init__(latency=latency)
+        super().__init__(latency=latency, day=day)
+        if day and users is not None:
+            raise ConfigurationError(
+                "a later day changes the seeded users only", provider="pneumatic"
+            )
         self.api_key = api_key
         self.users: list[dict[str, Any]] = users if users is not None else _seed_users(count, seed)
+        if day:
+            self.changes = _simulate(self.users, seed, day)
         self.cycle_next_links = cycle_next_links
         self.foreign_next_host = foreign_next_host
 
@@ -415,14 +445,7 @@ def _seed_users(count: int, seed: int) -> list[dict[str, Any]]:
             "vacation": None,
         }
         if status == "invited":
-            invite = {
-                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "by_username": owner_name,
-                # Seed 003: ISO 8601 without an offset, YYYY-MM-DDThh:mm:ss[.SSS].
-                "date_created": joined.replace(tzinfo=None).isoformat(timespec="milliseconds"),
-                "invited_by": owner_id,
-                "invited_from": rng.choice(_INVITE_SOURCES),
-            }
+            invite = _invite(rng, joined, owner_id, owner_name)
             if _has_invite(index):
                 user["invite"] = invite
             else:
@@ -445,3 +468,156 @@ def _seed_users(count: int, seed: int) -> list[dict[str, Any]]:
         if user["manager_id"] is not None:
             by_id[user["manager_id"]]["subordinates_ids"].append(user["id"])
     return users
+
+
+def _invite(rng: random.Random, at: datetime, owner_id: int, owner_name: str) -> dict[str, Any]:
+    return {
+        "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "by_username": owner_name,
+        # Seed 003: ISO 8601 without an offset, YYYY-MM-DDThh:mm:ss[.SSS].
+        "date_created": at.replace(tzinfo=None).isoformat(timespec="milliseconds"),
+        "invited_by": owner_id,
+        "invited_from": rng.choice(_INVITE_SOURCES),
+    }
+
+
+# -- later days (the sandbox's invention) -------------------------------------------------
+
+
+def changes_on(day: int) -> DayChanges:
+    """What the default sandbox changes on *day* (nothing on day 0)."""
+    changes = PneumaticSandbox(day=day).changes
+    return changes[-1] if changes else DayChanges(day)
+
+
+class _Records:
+    """The seeded records a simulated day changes, indexed by id."""
+
+    def __init__(self, users: list[dict[str, Any]], days: int) -> None:
+        self.users = users
+        self.held = FIRST_PERSON + len(users)  # people FIRST_PERSON..held-1, in pool order
+        self.pool = people(hires(days, held=self.held).stop)
+        self.pool_of = {user["id"]: FIRST_PERSON + n for n, user in enumerate(users)}
+        owner = next((user for user in users if user["is_account_owner"]), None)
+        self.owner_id = owner["id"] if owner else 0
+        self.owner_name = f"{owner['first_name']} {owner['last_name']}" if owner else ""
+
+
+def _simulate(users: list[dict[str, Any]], seed: int, days: int) -> tuple[DayChanges, ...]:
+    """Apply days 1..*days* to the seeded records, in place; each day's changes."""
+    records = _Records(users, days)
+    return tuple(
+        _one_day(SimulatedDay("pneumatic", seed, day), records) for day in range(1, days + 1)
+    )
+
+
+def _one_day(today: SimulatedDay, records: _Records) -> DayChanges:
+    users, pool_of = records.users, records.pool_of
+    by_id = {str(user["id"]): user for user in users}
+    substitutes = {
+        uid for user in users if user["vacation"] for uid in user["vacation"]["substitute_user_ids"]
+    }
+    # The owner, Django staff (privileged whatever is_admin says) and the
+    # reconciliation demo's drift stay as they are.
+    kept = [
+        uid
+        for uid, user in by_id.items()
+        if not user["is_account_owner"]
+        and not user["is_staff"]
+        and pool_of[user["id"]] not in STATUS_DRIFT | NAME_DRIFT
+    ]
+    active = [uid for uid in kept if by_id[uid]["status"] == "active"]
+    emails = {user["email"] for user in users}
+    pick = today.pick
+    left = pick(  # nobody's manager, report or substitute: no dangling id is left behind
+        uid
+        for uid in kept
+        if by_id[uid]["manager_id"] is None
+        and not by_id[uid]["subordinates_ids"]
+        and by_id[uid]["id"] not in substitutes
+    )
+    deactivated = pick(active)
+    activated = pick(uid for uid in kept if by_id[uid]["status"] == "invited")
+    promoted = pick(
+        uid for uid in active if by_id[uid]["type"] == "user" and not by_id[uid]["is_admin"]
+    )
+    demoted = pick(uid for uid in kept if by_id[uid]["is_admin"])
+    renamed = pick(uid for uid in active if by_id[uid]["last_name"])
+    reemailed = pick(
+        uid
+        for uid in active
+        if by_id[uid]["email"] and _new_email(by_id[uid]["email"]) not in emails
+    )
+
+    for uid in left:
+        users.remove(by_id[uid])
+    for uid in deactivated:
+        by_id[uid]["status"] = "inactive"  # how Pneumatic shows a deleted user
+    for uid in activated:
+        by_id[uid].update(status="active", invite=None)  # the invitation was accepted
+    for uid in promoted:
+        by_id[uid]["is_admin"] = True
+    for uid in demoted:
+        by_id[uid]["is_admin"] = False
+    for uid in renamed:
+        last_name = by_id[uid]["last_name"]
+        by_id[uid]["last_name"] = today.rng.choice([n for n in LAST_NAMES if n != last_name])
+    for uid in reemailed:
+        by_id[uid]["email"] = _new_email(by_id[uid]["email"])
+
+    joined = []
+    for k in _HIRED:
+        index = hires(today.day, held=records.held)[k]
+        user = _hire(today, records, records.pool[index], invited=k == _HIRED[-1])
+        users.append(user)
+        pool_of[user["id"]] = index
+        joined.append(str(user["id"]))
+    return DayChanges(
+        today.day,
+        joined=tuple(joined),
+        left=left,
+        deactivated=deactivated,
+        activated=activated,
+        promoted=promoted,
+        demoted=demoted,
+        renamed=renamed,
+        reemailed=reemailed,
+        pool={uid: pool_of[int(uid)] for uid in (*today.chosen, *joined)},
+    )
+
+
+def _hire(
+    today: SimulatedDay, records: _Records, person: Person, *, invited: bool
+) -> dict[str, Any]:
+    """A new account of the day: an active user, or one just invited by the owner."""
+    rng, joined = today.rng, today.moment(within=20, after=3)
+    # Ids are never reused: the next is past every id ever given, deleted ones included.
+    user_id = max(records.pool_of, default=2000) + rng.randint(1, 9)
+    return {
+        "id": user_id,
+        "type": "user",
+        "email": person.email.lower(),
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "phone": _phone(rng),
+        "photo": None,
+        "status": "invited" if invited else "active",
+        "is_staff": False,
+        "is_admin": False,
+        "date_joined_tsp": round(joined.timestamp() + rng.random(), 6),
+        "is_account_owner": False,
+        "language": _language(person),
+        "timezone": person.timezone or "UTC",
+        "date_fmt": rng.choice(_DATE_FORMATS),
+        "date_fdw": 0 if (person.timezone or "").startswith("America/") else 1,
+        "invite": _invite(rng, joined, records.owner_id, records.owner_name) if invited else None,
+        "groups": sorted(rng.sample(_GROUP_IDS, k=rng.choice((0, 1, 1, 2)))),
+        "manager_id": None,
+        "subordinates_ids": [],
+        "vacation": None,
+    }
+
+
+def _new_email(email: str) -> str:
+    """The address after a move to the company's new domain (the pool never uses it)."""
+    return email.rpartition("@")[0] + "@" + _NEW_DOMAIN

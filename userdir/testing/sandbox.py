@@ -9,7 +9,10 @@ A sandbox is a plain function of ``httpx.Request -> httpx.Response`` (sync, so
   timeout, a delay,
 * :attr:`Sandbox.link_origin`: ``next``/``previous`` links that point at another
   host (for subclasses whose API answers links),
-* :meth:`Sandbox.serve`: the same handler as a real HTTP (or HTTPS) server on 127.0.0.1.
+* :meth:`Sandbox.serve`: the same handler as a real HTTP (or HTTPS) server on 127.0.0.1,
+* a simulated later day (``day=N``, :attr:`Sandbox.now`, :class:`DayChanges`):
+  subclasses that support it apply days 1..N of made-up changes to their seeded
+  users, so two listings on different days show joiners, leavers and movers.
 
 Subclasses implement :meth:`Sandbox.authenticate` and :meth:`Sandbox.route` and
 answer exactly like the provider's documented API. Every response carries
@@ -20,19 +23,75 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import random
 import socket
 import ssl
 import struct
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 import httpx
 
-__all__ = ["Fault", "Sandbox", "json_response"]
+from userdir._errors import ConfigurationError
+
+from .people import EPOCH
+
+__all__ = [
+    "FIRST_HIRE",
+    "MAX_DAY",
+    "DayChanges",
+    "Fault",
+    "Sandbox",
+    "SimulatedDay",
+    "hires",
+    "json_response",
+]
+
+#: The latest day a sandbox simulates: a year is plenty for a history, and each
+#: day replays every earlier one.
+MAX_DAY = 366
+#: The first pool person no sandbox holds on day 0 (Ejento's range ends at 399).
+FIRST_HIRE = 400
+_HIRES_PER_DAY = 5
+
+
+def hires(day: int, *, held: int = FIRST_HIRE) -> range:
+    """Pool indices of the people hired on simulated *day* (1, 2, ...): five a
+    day from :data:`FIRST_HIRE`. Each sandbox opens accounts for its own share
+    of them, so some people join several tools on the same day. A sandbox that
+    holds pool people up to *held* (exclusive) beyond that hires after them."""
+    start = max(FIRST_HIRE, held) + _HIRES_PER_DAY * (day - 1)
+    return range(start, start + _HIRES_PER_DAY)
+
+
+class SimulatedDay:
+    """The dice of one simulated day of one sandbox: picks and moments drawn
+    from a seed (never the wall clock), so the same day always changes the same."""
+
+    def __init__(self, provider: str, seed: int, day: int) -> None:
+        self.day = day
+        self.now = EPOCH + timedelta(days=day)
+        self.rng = random.Random(f"{provider}:{seed}:{day}")
+        #: Every account picked today, in order: one change per account a day keeps
+        #: a diff readable.
+        self.chosen: dict[str, None] = {}
+
+    def pick(self, candidates: Iterable[str], k: int = 2) -> tuple[str, ...]:
+        """Up to *k* of *candidates* (in a stable order), none picked before today."""
+        free = [candidate for candidate in candidates if candidate not in self.chosen]
+        picked = tuple(self.rng.sample(free, min(k, len(free))))
+        self.chosen.update(dict.fromkeys(picked))
+        return picked
+
+    def moment(self, *, within: int = 24, after: int = 0) -> datetime:
+        """A time during the day: between *within* and *after* hours before its "now"."""
+        return self.now - timedelta(minutes=self.rng.randint(after * 60 + 5, within * 60 - 5))
+
 
 FaultKind = Literal[
     "status", "html", "malformed_json", "empty", "content", "redirect", "reset", "timeout", "delay"
@@ -72,6 +131,34 @@ class Fault:
         return self.path is None or request.url.path.startswith(self.path)
 
 
+@dataclass(frozen=True)
+class DayChanges:
+    """What one simulated day changed in a sandbox (the sandbox's invention).
+
+    Each field holds native ids as ``User.native_id`` shows them (text), in the
+    order the day made the changes; ``pool`` maps every id named to its person's
+    index in the shared pool (:func:`userdir.testing.people.people`).
+    """
+
+    day: int
+    joined: tuple[str, ...] = ()
+    #: Hard-deleted: absent from every listing from this day on.
+    left: tuple[str, ...] = ()
+    #: Active before, inactive (deactivated, or "deleted" where the provider says so) now.
+    deactivated: tuple[str, ...] = ()
+    #: Invited or inactive before, active now.
+    activated: tuple[str, ...] = ()
+    promoted: tuple[str, ...] = ()
+    demoted: tuple[str, ...] = ()
+    #: Last name changed (and a full name made from it).
+    renamed: tuple[str, ...] = ()
+    #: Email changed.
+    reemailed: tuple[str, ...] = ()
+    #: Last login moved to this day (only where the provider reports logins).
+    logged_in: tuple[str, ...] = ()
+    pool: Mapping[str, int] = field(default_factory=dict)
+
+
 class _Reset(Exception):
     """Raised inside the handler to drop the connection without an answer."""
 
@@ -82,15 +169,29 @@ class Sandbox(ABC):
     #: The provider name, used in the ``x-userdir-sandbox`` header.
     provider: ClassVar[str]
 
-    def __init__(self, *, latency: float = 0.0) -> None:
+    def __init__(self, *, latency: float = 0.0, day: int = 0) -> None:
+        if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day <= MAX_DAY:
+            raise ConfigurationError(
+                f"the sandbox day must be a whole number from 0 to {MAX_DAY}, not {day!r}",
+                provider=self.provider,
+            )
         #: Seconds every request takes (for concurrency tests on a loopback server).
         self.latency = latency
+        #: The simulated day: 0 is the seeded data, N applies days 1..N of changes.
+        self.day = day
+        #: The changes of days 1..day, as the subclass applied them (none on day 0).
+        self.changes: tuple[DayChanges, ...] = ()
         self.requests: list[httpx.Request] = []
         self.faults: list[Fault] = []
         #: When set (``"http://127.0.0.1:8001"``), links the sandbox answers point at
         #: this origin instead of its own: a provider sending us to another host.
         self.link_origin: str | None = None
         self._lock = threading.Lock()
+
+    @property
+    def now(self) -> datetime:
+        """The sandbox's "now": :data:`~userdir.testing.people.EPOCH`, ``day`` days on."""
+        return EPOCH + timedelta(days=self.day)
 
     # -- what subclasses implement --------------------------------------------------
 
