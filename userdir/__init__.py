@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     )
     from ._listing import ProviderReport, Rejection
     from ._models import User, UserStatus, UserType, normalize_email
+    from ._pagination import Checkpoint
     from ._provider import AListed, Listed, Provider, available_providers, load_provider
     from ._reconcile import (
         Conflict,
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from ._review import Finding, ReviewReport, Seats, Unknown, review
     from ._roster import Person, Roster
     from ._snapshot import Snapshot, SnapshotDiff, diff_snapshots
+    from ._store import Store
+    from ._sync import SyncRun, sync
     from ._types import UserQuery
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "AsyncDirectory",
     "AuthenticationError",
     "BadRequestError",
+    "Checkpoint",
     "ConfigurationError",
     "Conflict",
     "Directory",
@@ -81,6 +85,8 @@ __all__ = [
     "ServerError",
     "Snapshot",
     "SnapshotDiff",
+    "Store",
+    "SyncRun",
     "TransportError",
     "Unknown",
     "User",
@@ -95,10 +101,15 @@ __all__ = [
     "normalize_email",
     "reconcile",
     "review",
+    "sync",
 ]
 
 #: public name -> the module that defines it
 _EXPORTS = {
+    "Checkpoint": "._pagination",
+    "sync": "._sync",
+    "SyncRun": "._sync",
+    "Store": "._store",
     "review": "._review",
     "Unknown": "._review",
     "Seats": "._review",

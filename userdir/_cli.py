@@ -241,6 +241,14 @@ def directory_options(command: F) -> F:
     """Options shared by every command that lists providers."""
 
     @click.option("--sandbox", is_flag=True, help="Use the built-in emulators (no keys needed).")
+    @click.option(
+        "--sandbox-day",
+        type=click.IntRange(0, 365),
+        default=0,
+        show_default=True,
+        help="With --sandbox: the sandboxes as on day N after their first day "
+        "(joiners, leavers, status and admin changes), to see history.",
+    )
     @config_option
     @click.option(
         "--on-error",
@@ -252,6 +260,7 @@ def directory_options(command: F) -> F:
     )
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        click.get_current_context().meta[_SANDBOX_DAY] = kwargs.pop("sandbox_day")
         return command(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -276,16 +285,29 @@ def report_options(html_help: str) -> Callable[[F], F]:
     return decorate
 
 
+_SANDBOX_DAY = "userdir.sandbox_day"
+
+
+def _sandbox_day() -> int:
+    """The ``--sandbox-day`` of the running command (0 outside one)."""
+    ctx = click.get_current_context(silent=True)
+    return int(ctx.meta.get(_SANDBOX_DAY, 0)) if ctx is not None else 0
+
+
 def _directory(
     names: Iterable[str], *, sandbox: bool, config: Path | None, on_error: str
 ) -> Directory:
     names = list(names)
+    day = _sandbox_day()
+    if day and not sandbox:
+        raise click.UsageError("--sandbox-day needs --sandbox")
     if sandbox:
         from .testing.providers import sandbox_provider
 
         registry = adapter_registry(default_plugin_manager())
         wanted = names or [n for n, a in sorted(registry.adapters.items()) if a.sandbox]
-        return Directory([sandbox_provider(n) for n in wanted], on_error=on_error)  # type: ignore[arg-type]
+        extra = {"day": day} if day else {}
+        return Directory([sandbox_provider(n, **extra) for n in wanted], on_error=on_error)  # type: ignore[arg-type]
     directory = Directory.from_env(config=config, on_error=on_error)  # type: ignore[arg-type]
     for name, why in directory.report.skipped.items():
         if not names or name in names:
@@ -841,9 +863,7 @@ def review_command(
         people = None
         _note("no --roster: leavers and orphans are not checked", always=True)
     if sandbox and now is None:
-        from .testing.people import EPOCH
-
-        now = EPOCH
+        now = _sandbox_now()
     options: dict[str, Any] = {
         "roster": people,
         "now": now,
@@ -880,6 +900,94 @@ def review_command(
     if failing:
         _note(f"{len(failing)} flagged findings of kinds {', '.join(fail_kinds)}", always=True)
         raise click.exceptions.Exit(EXIT_FINDINGS)
+
+
+def _sandbox_now() -> datetime:
+    """The sandboxes' "today": their first day, plus ``--sandbox-day``."""
+    from .testing.people import EPOCH
+
+    return EPOCH + timedelta(days=_sandbox_day())
+
+
+def store_options(command: F) -> F:
+    """Where the history is: ``--store`` (a DuckDB file) or ``--destination``."""
+    command = click.option(
+        "--destination",
+        metavar="NAME",
+        help="Any dlt destination instead of DuckDB (postgres, bigquery, snowflake, "
+        "motherduck, filesystem...), configured the dlt way.",
+    )(command)
+    return click.option(
+        "--store",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The history's DuckDB file (default: $XDG_DATA_HOME/userdir/history.duckdb; "
+        "with --sandbox, sandbox-history.duckdb beside it).",
+    )(command)
+
+
+def _store_path(store: Path | None, sandbox: bool) -> Path:
+    from ._sync import default_store_path
+
+    if store is not None:
+        return store
+    default = default_store_path()
+    return default.with_name("sandbox-history.duckdb") if sandbox else default
+
+
+@cli.command("sync")
+@click.argument("provider", nargs=-1)
+@store_options
+@click.option(
+    "--now",
+    "now_text",
+    metavar="ISO-DATE",
+    help="The sync's time, which new versions are valid from (default: now; with "
+    "--sandbox, the sandbox's day).",
+)
+@click.option(
+    "--no-resume",
+    is_flag=True,
+    help="Start every listing afresh instead of resuming an unfinished one.",
+)
+@directory_options
+def sync_command(
+    provider: tuple[str, ...],
+    store: Path | None,
+    destination: str | None,
+    now_text: str | None,
+    no_resume: bool,
+    sandbox: bool,
+    config: Path | None,
+    on_error: str,
+) -> None:
+    """List every provider and keep the users as history (dlt, scd2) in DuckDB or
+    any dlt destination. A provider whose listing did not finish retires nobody;
+    the next sync resumes it.
+
+    \b
+    Examples:
+      userdir sync --sandbox
+      userdir sync --sandbox --sandbox-day 1
+      userdir sync freddy --store ~/audit/history.duckdb
+      userdir sync --destination postgres
+    """
+    from ._sync import sync
+
+    now = _moment(now_text) if now_text else (_sandbox_now() if sandbox else None)
+    path = None if destination else _store_path(store, sandbox)
+    with _directory(provider, sandbox=sandbox, config=config, on_error=on_error) as directory:
+        runs = sync(directory, path, destination=destination, now=now, resume=not no_resume)
+    for run in runs:
+        state = "complete" if run.complete else "INCOMPLETE"
+        merged = "merged" if run.loaded else "not merged"
+        line = f"{run.provider}: {run.yielded} users, {state}, {merged}"
+        if run.rejected:
+            line += f", {run.rejected} unreadable"
+        _echo(line + (f" ({run.note})" if run.note else ""))
+        for error in run.errors:
+            _note(f"  {run.provider}: {error}", always=True)
+    _note(f"history in {path or destination} (run {runs[0].run_id if runs else '-'})")
+    _conclude(all(run.complete for run in runs))
 
 
 def _moment(text: str) -> datetime:

@@ -31,7 +31,7 @@ from userdir._directory import Directory
 from userdir._models import TEXT_COLUMNS, User
 from userdir._provider import Provider
 
-__all__ = ["COLUMNS", "userdir_source", "users_resource"]
+__all__ = ["COLUMNS", "user_row", "userdir_source", "users_resource"]
 
 
 #: dlt column hints, typed from ``User``.
@@ -55,7 +55,7 @@ COLUMNS["provider"]["nullable"] = COLUMNS["native_id"]["nullable"] = False
 COLUMNS["status"]["nullable"] = False
 
 
-def _row(user: User) -> dict[str, Any]:
+def user_row(user: User) -> dict[str, Any]:
     row = user.model_dump()
     row["status"] = user.status.value
     row["user_type"] = user.user_type.value if user.user_type else None
@@ -69,7 +69,7 @@ def users_resource(provider: Provider) -> DltResource:
 
     def users() -> Iterator[list[dict[str, Any]]]:
         for page in provider.pages():
-            yield [_row(user) for user in page]
+            yield [user_row(user) for user in page]
 
     return dlt.resource(
         users(),
