@@ -52,7 +52,7 @@ def current_ids(tmp_path: Path, provider: str) -> set[str]:
 
 
 def listed_ids(provider: str, sandbox: Sandbox | None = None) -> set[str]:
-    return {u.id for u in sandbox_provider(provider, sandbox=sandbox).users()}
+    return {u.id for u in sandbox_provider(provider, sandbox=sandbox).users(on_error="skip")}
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +65,11 @@ def two_days(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     gone = freddy.users.pop(5)  # type: ignore[attr-defined]
     changed = freddy.users[6]  # type: ignore[attr-defined]
     changed["is_active"] = not changed["is_active"]
+    unreadable = freddy.users[7]  # type: ignore[attr-defined]
+    unreadable["is_active"] = "maybe"  # a record userdir cannot read on day 1
     day1 = run_sync(tmp_path, 1, {"freddy": freddy})
     return {
+        "unreadable": f"freddy:{unreadable['id']}",
         "path": tmp_path,
         "day0": day0,
         "day1": day1,
@@ -98,7 +101,13 @@ def test_a_second_sync_retires_the_absent_and_versions_the_changed(
     two_days: dict[str, Any],
 ) -> None:
     tmp_path = two_days["path"]
-    assert current_ids(tmp_path, "freddy") == listed_ids("freddy", two_days["freddy"])
+    readable = {
+        u.id for u in sandbox_provider("freddy", sandbox=two_days["freddy"]).users(on_error="skip")
+    }
+    # A record that could not be read keeps its last version: never a leaver.
+    assert current_ids(tmp_path, "freddy") == readable | {two_days["unreadable"]}
+    (day1_freddy,) = [r for r in two_days["day1"] if r.provider == "freddy"]
+    assert day1_freddy.loaded and day1_freddy.rejected == 1
     retired = rows(
         tmp_path, "SELECT _dlt_valid_to FROM userdir.users WHERE id = ?", two_days["gone"]
     )
