@@ -28,6 +28,7 @@ import importlib
 import logging
 import math
 import os
+import re
 import sys
 import threading
 import traceback
@@ -283,6 +284,70 @@ def report_options(html_help: str) -> Callable[[F], F]:
         )(command)
 
     return decorate
+
+
+def store_options(command: F) -> F:
+    """Where the history is: ``--store`` (a DuckDB file) or ``--destination``."""
+    command = click.option(
+        "--destination",
+        metavar="NAME",
+        help="Any dlt destination instead of DuckDB (postgres, bigquery, snowflake, "
+        "motherduck, filesystem...), configured the dlt way.",
+    )(command)
+    return click.option(
+        "--store",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The history's DuckDB file (default: $XDG_DATA_HOME/userdir/history.duckdb; "
+        "with --sandbox, sandbox-history.duckdb beside it).",
+    )(command)
+
+
+def from_store_options(command: F) -> F:
+    """``--from-store`` (with ``--store``/``--destination``): read the last sync
+    instead of calling any API."""
+    command = store_options(command)
+    return click.option(
+        "--from-store",
+        is_flag=True,
+        help="Use the users of the last complete sync (`userdir sync`) instead of listing now.",
+    )(command)
+
+
+def _history(store: Path | None, destination: str | None, sandbox: bool) -> Any:
+    from ._store import Store
+
+    return Store(None if destination else _store_path(store, sandbox), destination=destination)
+
+
+def _from_store(
+    names: Iterable[str], store: Path | None, destination: str | None, sandbox: bool
+) -> tuple[Iterator[User], list[str], dict[str, bool], datetime | None]:
+    """The stored current users of *names* (default: every provider synced), whether
+    each provider was ever merged, and the time of the last merge."""
+    history = _history(store, destination, sandbox)
+    runs = history.runs()
+    merged = {run.provider: run for run in runs if run.loaded}  # oldest first: the last stays
+    latest = {run.provider: run for run in runs}
+    wanted = list(names) or sorted(latest)
+    for name in wanted:
+        if name not in merged:
+            _note(f"{name}: no complete sync in {history.location}: nothing to read", always=True)
+        elif not latest[name].loaded:
+            _note(
+                f"{name}: its last sync was incomplete; using {merged[name].as_of:%Y-%m-%d %H:%M}"
+            )
+    users = (u for u in history.users() if u.provider in wanted)
+    as_of = max((merged[n].as_of for n in wanted if n in merged), default=None)
+    return users, wanted, {name: name in merged for name in wanted}, as_of
+
+
+def _store_path(store: Path | None, sandbox: bool) -> Path:
+    from ._sync import default_store_path
+
+    if store is not None:
+        return store
+    default = default_store_path()
+    return default.with_name("sandbox-history.duckdb") if sandbox else default
 
 
 _SANDBOX_DAY = "userdir.sandbox_day"
@@ -635,11 +700,15 @@ def _write_export(users: Iterable[User], stream: Writer, fmt: str, directory: Di
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="CSV (person,<provider>,...) or TOML of people known to be the same.",
 )
+@from_store_options
 @report_options("html: one self-contained page (counts, overlap chart, filterable tables).")
 @directory_options
 def reconcile_command(
     provider: tuple[str, ...],
     snapshot: Path | None,
+    from_store: bool,
+    store: Path | None,
+    destination: str | None,
     match_on: str,
     id_map: Path | None,
     fmt: str,
@@ -656,10 +725,15 @@ def reconcile_command(
       userdir reconcile --from today.jsonl --format json -o report.json
       userdir reconcile --sandbox --format html -o report.html
       userdir reconcile freddy pneumatic --match-on email,username --id-map people.csv
+      userdir reconcile --from-store
     """
     matchers = tuple(m.strip() for m in match_on.split(",") if m.strip())
     mapping = _id_map(id_map) if id_map else None
-    if snapshot is not None:
+    if from_store:
+        stored, names, merged, _ = _from_store(provider, store, destination, sandbox)
+        everyone = list(stored)
+        complete = all(merged.values())
+    elif snapshot is not None:
         saved = Snapshot.load(snapshot)
         names = list(provider) or saved.providers()
         everyone = [u for u in saved.users.values() if u.provider in names]
@@ -814,6 +888,7 @@ def _kinds(text: str) -> tuple[str, ...]:
     metavar="ISO-DATE",
     help="The review's today (default: now; with --sandbox, the sandboxes' day).",
 )
+@from_store_options
 @report_options("html: one self-contained page with seat bars and a findings table to filter.")
 @click.option(
     "--fail-on",
@@ -832,6 +907,9 @@ def review_command(
     prices: tuple[str, ...],
     id_map: Path | None,
     now_text: str | None,
+    from_store: bool,
+    store: Path | None,
+    destination: str | None,
     fmt: str,
     output: Path | None,
     fail_on: str,
@@ -847,6 +925,7 @@ def review_command(
       userdir review --sandbox
       userdir review --roster hr.csv --price freddy=12 --fail-on leaver_active,orphan
       userdir review --from today.jsonl --roster hr.csv --format html -o review.html
+      userdir review --from-store --roster hr.csv
     """
     from ._roster import Roster
 
@@ -862,6 +941,9 @@ def review_command(
     else:
         people = None
         _note("no --roster: leavers and orphans are not checked", always=True)
+    stored = _from_store(provider, store, destination, sandbox) if from_store else None
+    if stored is not None and now is None:
+        now = stored[3]  # the store's last complete sync: review it as of then
     if sandbox and now is None:
         now = _sandbox_now()
     options: dict[str, Any] = {
@@ -873,7 +955,10 @@ def review_command(
         "prices": price_map,
         "id_map": _id_map(id_map) if id_map else None,
     }
-    if snapshot is not None:
+    if stored is not None:
+        users, names, merged, _ = stored
+        report = review(users, providers=names, complete=merged, **options)
+    elif snapshot is not None:
         saved = Snapshot.load(snapshot)
         names = list(provider) or saved.providers()
         report = review(
@@ -907,31 +992,6 @@ def _sandbox_now() -> datetime:
     from .testing.people import EPOCH
 
     return EPOCH + timedelta(days=_sandbox_day())
-
-
-def store_options(command: F) -> F:
-    """Where the history is: ``--store`` (a DuckDB file) or ``--destination``."""
-    command = click.option(
-        "--destination",
-        metavar="NAME",
-        help="Any dlt destination instead of DuckDB (postgres, bigquery, snowflake, "
-        "motherduck, filesystem...), configured the dlt way.",
-    )(command)
-    return click.option(
-        "--store",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="The history's DuckDB file (default: $XDG_DATA_HOME/userdir/history.duckdb; "
-        "with --sandbox, sandbox-history.duckdb beside it).",
-    )(command)
-
-
-def _store_path(store: Path | None, sandbox: bool) -> Path:
-    from ._sync import default_store_path
-
-    if store is not None:
-        return store
-    default = default_store_path()
-    return default.with_name("sandbox-history.duckdb") if sandbox else default
 
 
 @cli.command("sync")
@@ -988,6 +1048,96 @@ def sync_command(
             _note(f"  {run.provider}: {error}", always=True)
     _note(f"history in {path or destination} (run {runs[0].run_id if runs else '-'})")
     _conclude(all(run.complete for run in runs))
+
+
+@cli.command("changes")
+@click.option(
+    "--since",
+    "since_text",
+    metavar="DURATION|ISO-DATE",
+    help="From this long before the last sync (7d, 12h) or this time, to the last sync.",
+)
+@click.option(
+    "--between",
+    nargs=2,
+    metavar="RUN RUN",
+    help="Between two run ids (`userdir sync` prints them).",
+)
+@click.option("--provider", help="Only this provider.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@click.option(
+    "--sandbox", is_flag=True, help="Read the sandboxes' history (sandbox-history.duckdb)."
+)
+@store_options
+def changes_command(
+    since_text: str | None,
+    between: tuple[str, str] | None,
+    provider: str | None,
+    fmt: str,
+    sandbox: bool,
+    store: Path | None,
+    destination: str | None,
+) -> None:
+    """Joiners, leavers and movers per provider, from the history `userdir sync` keeps.
+
+    Leavers and joiners only between syncs that merged the provider (complete
+    listings); otherwise it says it cannot tell, and the command exits 3.
+
+    \b
+    Examples:
+      userdir changes --sandbox --since 1d
+      userdir changes --between 20251115T103000Z-ab12cd 20251116T103000Z-ef34ab
+      userdir changes --store ~/audit/history.duckdb --provider freddy --format json
+    """
+    if since_text and between:
+        raise click.UsageError("give --since or --between, not both")
+    since = _since(since_text) if since_text else None
+    result = _history(store, destination, sandbox).changes(
+        since, between=between, provider=provider
+    )
+    if fmt == "json":
+        _echo(result.to_json())
+    else:
+        for line in result.lines():
+            _echo(line)
+    _conclude(all(c.certain for c in result.providers.values()))
+
+
+@cli.command("history")
+@click.argument("key")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@click.option(
+    "--sandbox", is_flag=True, help="Read the sandboxes' history (sandbox-history.duckdb)."
+)
+@store_options
+def history_command(
+    key: str, fmt: str, sandbox: bool, store: Path | None, destination: str | None
+) -> None:
+    """One person's timeline across tools (by email, or a userdir id): when each
+    account appeared, what changed (field: old -> new) and when it was retired.
+
+    \b
+    Examples:
+      userdir history renee.chen@example.com --sandbox
+      userdir history pneumatic:2893 --sandbox --format json
+    """
+    result = _history(store, destination, sandbox).history(key)
+    if fmt == "json":
+        _echo(result.to_json())
+    else:
+        for line in result.lines():
+            _echo(line)
+
+
+def _since(text: str) -> datetime | timedelta:
+    """``7d``/``12h``/``2w`` (back from the last sync), or an ISO date or time."""
+    if re.fullmatch(r"\d+(\.\d+)?[dwh]?", text.strip().lower()):
+        return _duration(click.get_current_context(), click.Option(["--since"]), text)
+    return _moment(text)
 
 
 def _moment(text: str) -> datetime:
