@@ -56,6 +56,7 @@ MOVER_FIELDS = (
     "roles",
     "groups",
     "email",
+    "full_name",
     "organization_id",
     "organization_name",
     "is_admin",
