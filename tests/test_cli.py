@@ -159,6 +159,8 @@ def test_demo_lists_all_three_and_reconciles() -> None:
         assert f"{name}:" in result.output
     assert "reconciliation" in result.output and "duplicate in ejento" in result.output
     assert "access review" in result.output and "leaver_active" in result.output
+    assert "history: two syncs" in result.output
+    assert "pneumatic: 3 joined, 2 left, 12 changed" in result.output  # the sandboxes' day 1
 
 
 def test_the_installed_command_runs_without_color_in_a_pipe() -> None:

@@ -1233,9 +1233,10 @@ def demo(limit: int) -> None:
     """The whole story on the built-in sandboxes: no keys, no network.
 
     Lists every provider, reconciles them (the sandboxes share people on purpose,
-    with status drift, renamed people and a duplicate to find), then reviews
-    access against the sandboxes' sample HR roster (leavers, orphans, dormant
-    seats, stale invitations, admins and guests).
+    with status drift, renamed people and a duplicate to find), reviews access
+    against the sandboxes' sample HR roster (leavers, orphans, dormant seats,
+    stale invitations, admins and guests), then syncs the sandboxes twice (their
+    day 0 and day 1) into a throwaway history and shows what changed.
 
     \b
     Example:
@@ -1271,7 +1272,47 @@ def demo(limit: int) -> None:
     )
     _stdout().write(_render_review(checked, "table", limit=limit))
     _echo("(all of it: userdir review --sandbox --format html -o review.html)")
-    _conclude(directory.report.complete)
+    complete = directory.report.complete and _demo_history(limit)
+    _conclude(complete)
+
+
+def _demo_history(limit: int) -> bool:
+    """Two syncs of the sandboxes (their day 0 and day 1) into a throwaway store,
+    then what changed between them. Returns whether both syncs were complete."""
+    import tempfile
+
+    from ._store import Store, describe_changes
+    from ._sync import sync
+    from .testing.people import EPOCH
+    from .testing.providers import sandbox_provider
+
+    click.secho(
+        "\nhistory: two syncs (the sandboxes' day 0, then day 1)", bold=True, color=_color()
+    )
+    names = [
+        n
+        for n, a in sorted(adapter_registry(default_plugin_manager()).adapters.items())
+        if a.sandbox
+    ]
+    with tempfile.TemporaryDirectory(prefix="userdir-demo-") as folder:
+        store = Path(folder) / "history.duckdb"
+        complete = True
+        for day in (0, 1):
+            directory = Directory([sandbox_provider(n, day=day) for n in names], on_error="collect")
+            with directory:
+                runs = sync(directory, store, now=EPOCH + timedelta(days=day))
+            complete = complete and all(run.loaded for run in runs)
+            _echo(f"day {day}: " + ", ".join(f"{r.provider} {r.yielded} users" for r in runs))
+        changes = Store(store).changes()
+        for name, found in changes.providers.items():
+            _echo(
+                f"{name}: {len(found.joiners)} joined, {len(found.leavers)} left, "
+                f"{len(found.movers)} changed"
+            )
+            for _, user, fields in found.movers[:limit]:
+                _echo(printable(f"  ~ {user.id}  {describe_changes(fields)}"))
+    _echo("(keep your own: userdir sync, then userdir changes --since 7d, userdir history EMAIL)")
+    return complete
 
 
 def main() -> None:

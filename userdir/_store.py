@@ -48,6 +48,7 @@ __all__ = [
     "Mover",
     "ProviderChanges",
     "Store",
+    "describe_changes",
 ]
 
 #: The fields whose change makes a mover (``changes``) or a "changed" event
@@ -262,7 +263,7 @@ class Changes:
             for user in c.leavers:
                 yield f"  - {user.id}  {user.email or ''}  {user.full_name or ''}"
             for _, new, changes in c.movers:
-                yield f"  ~ {new.id}  {_described(changes)}"
+                yield f"  ~ {new.id}  {describe_changes(changes)}"
 
 
 @dataclass(frozen=True)
@@ -324,7 +325,7 @@ class History:
                 admin = {True: ", admin", False: "", None: ""}[user.is_admin]
                 line += f"  {user.email or ''}  {user.full_name or ''}  ({user.status}{admin})"
             if e.changes:
-                line += f"  {_described(e.changes)}"
+                line += f"  {describe_changes(e.changes)}"
             yield line
 
 
@@ -341,7 +342,8 @@ def _changes_json(changes: dict[str, tuple[Any, Any]]) -> dict[str, list[Any]]:
     return {k: [_jsonable(a), _jsonable(b)] for k, (a, b) in changes.items()}
 
 
-def _described(changes: dict[str, tuple[Any, Any]]) -> str:
+def describe_changes(changes: dict[str, tuple[Any, Any]]) -> str:
+    """``field: old -> new, ...`` for people."""
     return ", ".join(f"{k}: {_jsonable(a)} -> {_jsonable(b)}" for k, (a, b) in changes.items())
 
 
