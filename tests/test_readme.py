@@ -26,6 +26,7 @@ def test_python_example_runs(
     code: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # an example that writes a file writes it here
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     namespace: dict[str, object] = {"__name__": "__readme__"}
     exec(compile(code, str(README), "exec"), namespace)  # noqa: S102
     tests = [fn for name, fn in namespace.items() if name.startswith("test_") and callable(fn)]
@@ -58,13 +59,40 @@ def test_readme_shows_the_demo_command() -> None:
     assert ("userdir demo", 0) in userdir_commands()
 
 
+@pytest.fixture(scope="module")
+def synced_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data home holding the sandboxes' history: day 0, then day 1 (what the
+    history examples read)."""
+    home = tmp_path_factory.mktemp("synced") / "data"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(home))
+        for day in ("0", "1"):
+            result = CliRunner().invoke(cli, ["sync", "--sandbox", "--sandbox-day", day])
+            assert result.exit_code == 0, result.output
+    return home
+
+
+#: Examples that read the history `userdir sync` keeps (they run on a synced copy).
+READS_HISTORY = ("userdir changes", "userdir history", "--from-store")
+
+
 @pytest.mark.parametrize(("command", "exit_code"), userdir_commands())
 def test_shell_example_runs(
-    command: str, exit_code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    command: str,
+    exit_code: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
+    import shutil
+
     from userdir.testing.roster import sample_roster_csv
 
     monkeypatch.chdir(tmp_path)  # examples that write files write them here
+    data_home = tmp_path / "data"  # and a sync keeps its history here, never in $HOME
+    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+    if any(marker in command for marker in READS_HISTORY):
+        shutil.copytree(request.getfixturevalue("synced_home"), data_home)
     runner = CliRunner()
     for snapshot in ("monday.jsonl", "friday.jsonl"):  # what the diff example compares
         runner.invoke(cli, ["export", "--sandbox", "freddy", "-o", snapshot])
