@@ -52,7 +52,7 @@ def userdir_commands() -> list[tuple[str, int]]:
                     promised = re.search(r"# exits (\d+)", part)
                     command = part.split(" #")[0].split(" >")[0].split(" |")[0].strip()
                     commands.append((command, int(promised.group(1)) if promised else 0))
-    return commands
+    return list(dict.fromkeys(commands))  # a command shown twice runs once
 
 
 def test_readme_shows_the_demo_command() -> None:

@@ -190,3 +190,39 @@ def test_the_sync_command_writes_the_store_and_says_what_it_merged(
     store = tmp_path / "data" / "userdir" / "sandbox-history.duckdb"
     with duckdb.connect(str(store), read_only=True) as con:
         assert con.execute("SELECT count(DISTINCT run_id) FROM userdir.runs").fetchone() == (1,)
+
+
+def test_a_filesystem_destination_keeps_the_same_history_read_back_by_duckdb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from userdir import Store
+
+    bucket = tmp_path / "bucket"
+    monkeypatch.setenv("DESTINATION__FILESYSTEM__BUCKET_URL", bucket.as_uri())
+
+    def freddy_sync(day: int, sandbox: FreddySandbox) -> Any:
+        directory = Directory([sandbox_provider("freddy", sandbox=sandbox)], on_error="collect")
+        (run,) = sync(
+            directory,
+            destination="filesystem",
+            now=EPOCH + day * DAY,
+            pipelines_dir=tmp_path / "pipelines",
+        )
+        return run
+
+    assert freddy_sync(0, FreddySandbox()).loaded
+    later = FreddySandbox()
+    gone = later.users.pop(0)  # type: ignore[attr-defined]
+    later.inject(Fault(status=400, after=1, times=1))
+    assert not freddy_sync(1, later).loaded  # incomplete: nobody retired on day 1
+    assert freddy_sync(2, later).resumed
+
+    store = Store(bucket)  # DuckDB reads the Parquet snapshots as versions
+    assert {u.id for u in store.users()} == listed_ids("freddy", later)
+    assert f"freddy:{gone['id']}" in {u.id for u in store.users(at=EPOCH + DAY)}
+    (event,) = [e for e in store.history(f"freddy:{gone['id']}").events if e.kind == "retired"]
+    assert event.at == EPOCH + 2 * DAY
+    snapshots = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{bucket}/userdir/user_snapshots/*.parquet')"
+    ).fetchall()
+    assert snapshots == [(250 + 249,)]  # one whole snapshot per complete sync

@@ -90,7 +90,7 @@ class _Backend:
 class _DuckDB(_Backend):
     mark = "?"
 
-    def __init__(self, path: Path, dataset: str) -> None:
+    def __init__(self, path: Path, dataset: str, *, must_exist: bool = True) -> None:
         try:
             import duckdb
         except ImportError:
@@ -99,7 +99,7 @@ class _DuckDB(_Backend):
             ) from None
         self._duckdb = duckdb
         self.path, self.dataset, self.location = path, dataset, str(path)
-        if not path.is_file():
+        if must_exist and not path.is_file():
             raise ConfigurationError(
                 f"there is no history store at {str(path)!r}: run `userdir sync` first"
             )
@@ -126,6 +126,26 @@ class _DuckDB(_Backend):
                 return [d[0] for d in cursor.description]
         except self._duckdb.CatalogException:
             return None
+
+
+class _Files(_DuckDB):
+    """dlt's filesystem destination (Parquet): the snapshots a sync appended there,
+    seen through the views :func:`userdir._history_fs.history_views` computes."""
+
+    def __init__(self, bucket: str | Path, dataset: str) -> None:
+        super().__init__(Path(), dataset, must_exist=False)
+        self.bucket, self.location = bucket, str(bucket)
+
+    @contextmanager
+    def query(self, sql: str, args: Sequence[Any] = ()) -> Iterator[Any]:
+        from ._history_fs import history_views
+
+        connection = self._duckdb.connect()
+        try:
+            history_views(connection, self.bucket, self.dataset)
+            yield connection.execute(sql, list(args))
+        finally:
+            connection.close()
 
 
 class _Dlt(_Backend):
@@ -182,6 +202,19 @@ class _Dlt(_Backend):
                 return [d[0] for d in cursor.description]
         except self._undefined:
             return None
+
+
+def _bucket_url(dataset: str) -> str:
+    """The filesystem destination's bucket, from dlt's own configuration."""
+    import dlt
+
+    pipeline = dlt.pipeline(PIPELINE, destination="filesystem", dataset_name=dataset)
+    url = getattr(pipeline.destination_client().config, "bucket_url", None)
+    if not url:
+        raise ConfigurationError(
+            "the filesystem destination has no bucket: set DESTINATION__FILESYSTEM__BUCKET_URL"
+        )
+    return str(url)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -379,7 +412,8 @@ class Store:
     """The history kept by ``userdir sync``, read back.
 
     :param location: the DuckDB file (default: :func:`default_store_path`),
-        opened read-only.
+        opened read-only; or the folder (or ``file://`` URL) of a dlt filesystem
+        destination, whose snapshots DuckDB reads as versions.
     :param destination: instead of a file, any dlt destination (``postgres``,
         ``bigquery``, ``motherduck``...) read through the SQL client of dlt
         pipeline ``userdir``, with dlt's own configuration.
@@ -398,7 +432,12 @@ class Store:
         if destination is not None:
             if location is not None:
                 raise ConfigurationError("give the store as a file or a destination, not both")
-            backend = _Dlt(destination, dataset)
+            if destination == "filesystem":  # no SQL there: DuckDB reads the Parquet files
+                backend = _Files(_bucket_url(dataset), dataset)
+            else:
+                backend = _Dlt(destination, dataset)
+        elif location is not None and ("://" in str(location) or Path(location).is_dir()):
+            backend = _Files(location, dataset)  # a filesystem destination's bucket
         else:
             path = Path(location) if location is not None else default_store_path()
             backend = _DuckDB(path, dataset)

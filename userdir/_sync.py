@@ -184,7 +184,9 @@ def sync(
 
     merged = [name for name, listing in listings.items() if listing.complete]
     runs = [_run_row(run_id, as_of, listings[name], name in merged) for name in listings]
-    resources = [_merge_resource(dlt, pipeline, listings[name], as_of) for name in merged]
+    files = _on_files(pipeline)
+    merge = _snapshot if files else _merge_resource
+    resources = [merge(dlt, pipeline, listings[name], as_of) for name in merged]
     resources.append(
         dlt.resource(
             [run.row() for run in runs],
@@ -193,8 +195,13 @@ def sync(
             columns=_RUN_COLUMNS,
         )
     )
-    pipeline.run(resources)
-    _drop_staged(pipeline, [a for done in listings.values() for a in _done_attempts(done)])
+    # On files, snapshots and their runs rows must land in one load (see _history_fs).
+    if files:
+        pipeline.run(resources, loader_file_format="parquet")
+    else:
+        pipeline.run(resources)
+    if not files:  # files cannot be deleted from; staged pages are told apart by attempt
+        _drop_staged(pipeline, [a for done in listings.values() for a in _done_attempts(done)])
     return runs
 
 
@@ -320,25 +327,17 @@ def _staged(attempt: str, provider: str, page: int, user: User) -> dict[str, Any
     }
 
 
-def _merge_resource(dlt: Any, pipeline: Any, listing: _Listing, as_of: datetime) -> Any:
-    """A complete listing's staged users (every page of its attempt, the last copy of
-    each user), merged as scd2 versions valid from *as_of*."""
-    from .integrations.dlt import COLUMNS, user_row
+def _on_files(pipeline: Any) -> bool:
+    """dlt's filesystem destination: no scd2 there, so snapshots instead."""
+    return bool(pipeline.destination.destination_name == "filesystem")
 
-    def users() -> Iterator[list[dict[str, Any]]]:
-        query = (
-            "SELECT u FROM (SELECT user AS u, row_number() OVER "  # noqa: S608 - our own dataset name; values are bound
-            "(PARTITION BY id ORDER BY page DESC) AS n "
-            f"FROM {pipeline.dataset_name}.pending_users WHERE attempt = %s) WHERE n = 1"
-        )
-        with pipeline.sql_client() as client, client.execute_query(query, listing.attempt) as cur:
-            while batch := cur.fetchmany(_FETCH):
-                yield [user_row(User.model_validate_json(text)) for (text,) in batch]
-        if listing.unreadable:
-            yield list(_current_versions(pipeline, listing.provider, listing.unreadable))
+
+def _merge_resource(dlt: Any, pipeline: Any, listing: _Listing, as_of: datetime) -> Any:
+    """A complete listing merged as scd2 versions valid from *as_of*."""
+    from .integrations.dlt import COLUMNS
 
     return dlt.resource(
-        users(),
+        _complete_listing(pipeline, listing, files=False),
         name=f"users_{listing.provider}",
         table_name="users",
         primary_key="id",
@@ -352,33 +351,78 @@ def _merge_resource(dlt: Any, pipeline: Any, listing: _Listing, as_of: datetime)
     )
 
 
+def _snapshot(dlt: Any, pipeline: Any, listing: _Listing, as_of: datetime) -> Any:
+    """A complete listing appended whole as one snapshot (dlt's filesystem destination)."""
+    from ._history_fs import snapshot_resource
+
+    rows = _complete_listing(pipeline, listing, files=True)
+    return snapshot_resource(dlt, rows, provider=listing.provider, as_of=as_of)
+
+
+def _complete_listing(
+    pipeline: Any, listing: _Listing, *, files: bool
+) -> Iterator[list[dict[str, Any]]]:
+    """A complete listing's staged users (every page of its attempt, the last copy
+    of each user), then the kept versions of the records it could not read."""
+    from .integrations.dlt import user_row
+
+    latest = "row_number() OVER (PARTITION BY id ORDER BY page DESC)"
+    staged = f"{pipeline.dataset_name}.pending_users"
+    chosen = f"SELECT user AS u, {latest} AS n FROM {staged} WHERE attempt = %s"  # noqa: S608 - our own dataset name; values are bound
+    query = f"SELECT u FROM ({chosen}) WHERE n = 1"  # noqa: S608 - as above
+    with pipeline.sql_client() as client, client.execute_query(query, listing.attempt) as cur:
+        while batch := cur.fetchmany(_FETCH):
+            yield [user_row(User.model_validate_json(text)) for (text,) in batch]
+    if listing.unreadable:
+        yield list(_current_versions(pipeline, listing.provider, listing.unreadable, files=files))
+
+
 def _current_versions(
-    pipeline: Any, provider: str, native_ids: list[str]
+    pipeline: Any, provider: str, native_ids: list[str], *, files: bool
 ) -> Iterator[dict[str, Any]]:
     """The stored current version of each of *native_ids* (records this listing
     could not read), as rows to load again: unchanged, so not retired."""
     from .integrations.dlt import COLUMNS
 
-    marks = ", ".join(["%s"] * len(native_ids))
+    marks = ", ".join(["?"] * len(native_ids))
     query = (
-        f"SELECT * FROM {pipeline.dataset_name}.users WHERE provider = %s "  # noqa: S608 - our own dataset name; values are bound
+        f"SELECT * FROM {pipeline.dataset_name}.users WHERE provider = ? "  # noqa: S608 - our own dataset name; values are bound
         f"AND _dlt_valid_to IS NULL AND native_id IN ({marks})"
     )
-    try:
-        with (
-            pipeline.sql_client() as client,
-            client.execute_query(query, provider, *native_ids) as cur,
-        ):
-            names = [column[0] for column in cur.description]
-            rows = cur.fetchall()
-    except Exception:  # no users table yet: nobody to keep
-        return
+    args = [provider, *native_ids]
+    if files:  # the versions are computed from the snapshots, by DuckDB
+        names, rows = _versions_on_files(pipeline, query, args)
+    else:
+        try:
+            with (
+                pipeline.sql_client() as client,
+                client.execute_query(query.replace("?", "%s"), *args) as cur,
+            ):
+                names = [column[0] for column in cur.description]
+                rows = cur.fetchall()
+        except Exception:  # no users table yet: nobody to keep
+            return
     for values in rows:
-        row = {k: v for k, v in zip(names, values, strict=True) if not k.startswith("_dlt")}
+        row = {k: v for k, v in zip(names, values, strict=True) if not k.startswith("_")}
         for key, hint in COLUMNS.items():
             if hint.get("data_type") == "json" and isinstance(row.get(key), str):
                 row[key] = json.loads(row[key])
         yield row
+
+
+def _versions_on_files(pipeline: Any, query: str, args: list[Any]) -> tuple[list[str], list[Any]]:
+    import duckdb
+
+    from ._history_fs import history_views
+
+    bucket = pipeline.destination_client().config.bucket_url
+    with duckdb.connect() as con:
+        try:
+            history_views(con, bucket, pipeline.dataset_name)
+            cursor = con.execute(query, args)
+        except (ConfigurationError, duckdb.CatalogException):  # no history there yet
+            return [], []
+        return [column[0] for column in cursor.description], cursor.fetchall()
 
 
 def _run_row(run_id: str, as_of: datetime, listing: _Listing, loaded: bool) -> SyncRun:
