@@ -1005,6 +1005,13 @@ def _sandbox_now() -> datetime:
     "--sandbox, the sandbox's day).",
 )
 @click.option(
+    "--pipeline",
+    "pipeline_name",
+    default="userdir",
+    show_default=True,
+    help="dlt's pipeline name; give each of several syncs running in parallel its own.",
+)
+@click.option(
     "--no-resume",
     is_flag=True,
     help="Start every listing afresh instead of resuming an unfinished one.",
@@ -1016,6 +1023,7 @@ def sync_command(
     destination: str | None,
     now_text: str | None,
     no_resume: bool,
+    pipeline_name: str,
     sandbox: bool,
     config: Path | None,
     on_error: str,
@@ -1036,7 +1044,14 @@ def sync_command(
     now = _moment(now_text) if now_text else (_sandbox_now() if sandbox else None)
     path = None if destination else _store_path(store, sandbox)
     with _directory(provider, sandbox=sandbox, config=config, on_error=on_error) as directory:
-        runs = sync(directory, path, destination=destination, now=now, resume=not no_resume)
+        runs = sync(
+            directory,
+            path,
+            destination=destination,
+            now=now,
+            resume=not no_resume,
+            pipeline_name=pipeline_name,
+        )
     for run in runs:
         state = "complete" if run.complete else "INCOMPLETE"
         merged = "merged" if run.loaded else "not merged"

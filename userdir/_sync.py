@@ -137,6 +137,7 @@ def sync(
     now: datetime | None = None,
     pipelines_dir: str | Path | None = None,
     resume: bool = True,
+    pipeline_name: str = PIPELINE,
 ) -> list[SyncRun]:
     """List every provider of *directory* and keep its users as history.
 
@@ -150,6 +151,9 @@ def sync(
     :param pipelines_dir: where dlt keeps its working state (default: next to
         the DuckDB file, or dlt's default with a destination).
     :param resume: pick up listings an earlier sync left unfinished.
+    :param pipeline_name: dlt's pipeline (its state holds where unfinished listings
+        stand). Syncs running in parallel (one per provider, into one warehouse)
+        need one each: ``userdir-freddy``, ``userdir-pneumatic``...
     :returns: one :class:`SyncRun` per provider, as written to ``userdir.runs``.
     """
     try:
@@ -166,13 +170,13 @@ def sync(
     else:
         target = destination
     pipeline = dlt.pipeline(
-        PIPELINE,
+        pipeline_name,
         destination=target,
         dataset_name=dataset,
         # dlt's own default (~/.dlt/pipelines) when there is no file to keep it beside
         pipelines_dir=str(pipelines_dir) if pipelines_dir else None,  # type: ignore[arg-type]
     )
-    _refuse_going_back(pipeline, as_of)
+    _refuse_going_back(pipeline, as_of, list(directory.providers))
     run_id = f"{as_of:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
     listings: dict[str, _Listing] = {}
@@ -213,10 +217,16 @@ def _utc(moment: datetime) -> datetime:
     )
 
 
-def _refuse_going_back(pipeline: Any, as_of: datetime) -> None:
+def _refuse_going_back(pipeline: Any, as_of: datetime, providers: list[str]) -> None:
     """Versions are valid from their sync's time: a sync older than the last one
-    would make validity intervals overlap."""
-    last = _query_one(pipeline, f"SELECT max(as_of) FROM {pipeline.dataset_name}.runs")  # noqa: S608 - our own dataset name; values are bound
+    of the same providers would make validity intervals overlap. (Per provider:
+    syncs of different providers may run in parallel.)"""
+    if not providers:
+        return
+    marks = ", ".join(["%s"] * len(providers))
+    runs = f"{pipeline.dataset_name}.runs"
+    query = f"SELECT max(as_of) FROM {runs} WHERE provider IN ({marks})"  # noqa: S608 - our own dataset name; values are bound
+    last = _query_one(pipeline, query, *providers)
     if last is not None and _utc(last) >= as_of:
         raise ConfigurationError(
             f"this sync's time {as_of.isoformat()} is not after the last sync's "

@@ -17,6 +17,7 @@ from . import (
     test_requests,
     test_review_scale,
     test_side_by_side,
+    test_sync_scale,
 )
 from .shared import ROOT, Section, machine, progress
 
@@ -28,6 +29,7 @@ TOPICS = {
     "side_by_side": test_side_by_side.run,
     "reconcile": test_reconcile_scale.run,
     "review": test_review_scale.run,
+    "sync": test_sync_scale.run,
 }
 
 
