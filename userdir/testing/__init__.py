@@ -21,15 +21,18 @@ if TYPE_CHECKING:
         check_provider,
         conformance_checks,
     )
+    from .people import EPOCH
     from .providers import sandbox_for, sandbox_provider
     from .roster import sample_roster, sample_roster_csv
-    from .sandbox import Fault, Sandbox, json_response
+    from .sandbox import DayChanges, Fault, Sandbox, json_response
 
 __all__ = [
     "CHECKS",
+    "EPOCH",
     "CheckResult",
     "ConformanceError",
     "ConformanceKit",
+    "DayChanges",
     "FakeClock",
     "Fault",
     "Sandbox",
@@ -48,6 +51,8 @@ _EXPORTS = {
     "CheckResult": ".conformance",
     "ConformanceError": ".conformance",
     "ConformanceKit": ".conformance",
+    "DayChanges": ".sandbox",
+    "EPOCH": ".people",
     "FakeClock": ".clock",
     "Fault": ".sandbox",
     "Sandbox": ".sandbox",
