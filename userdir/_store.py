@@ -242,8 +242,26 @@ class ProviderChanges:
     movers: tuple[Mover, ...] = ()
 
 
+class _Readable:
+    """``to_json()`` and ``lines()`` (for people: one item per line, control
+    characters replaced) from ``to_dict()`` and ``_lines()``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _lines(self) -> Iterator[str]:
+        raise NotImplementedError
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def lines(self) -> Iterator[str]:
+        for line in self._lines():
+            yield printable(line)
+
+
 @dataclass(frozen=True)
-class Changes:
+class Changes(_Readable):
     """What changed between two points of the history, per provider."""
 
     #: The ends as asked: run ids, or a time (ISO 8601) and the last run's id.
@@ -272,14 +290,6 @@ class Changes:
                 for name, c in self.providers.items()
             },
         }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
-
-    def lines(self) -> Iterator[str]:
-        """A readable account, one finding per line (control characters replaced)."""
-        for line in self._lines():
-            yield printable(line)
 
     def _lines(self) -> Iterator[str]:
         yield f"from {self.old} to {self.new}"
@@ -322,7 +332,7 @@ class Event:
 
 
 @dataclass(frozen=True)
-class History:
+class History(_Readable):
     """One person's accounts (matched by email or id) and their events in time order."""
 
     key: str
@@ -336,14 +346,6 @@ class History:
             "accounts": list(self.accounts),
             "events": [_event_json(e) for e in self.events],
         }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
-
-    def lines(self) -> Iterator[str]:
-        """A readable timeline, one event per line (control characters replaced)."""
-        for line in self._lines():
-            yield printable(line)
 
     def _lines(self) -> Iterator[str]:
         if not self.accounts:
