@@ -310,6 +310,7 @@ def assert_clean(text: str) -> None:
         ["find", "fatima.kowalski@example.org"],
         ["reconcile"],
         ["reconcile", "--format", "markdown"],
+        ["review"],  # names reach the terminal inside evidence sentences too
         ["demo"],
     ],
     ids=" ".join,
@@ -323,7 +324,7 @@ def test_terminal_output_strips_control_and_escape_sequences(
     use_directory(monkeypatch, sandbox=sandbox)
     result = run(*command)
     assert result.exit_code == 0, result.stderr
-    assert "Evil" in result.stdout or command[0] in ("find", "reconcile", "demo")
+    assert "Evil" in result.stdout or command[0] in ("find", "reconcile", "review", "demo")
     assert_clean(result.stdout)
     assert_clean(result.stderr)
 
