@@ -236,16 +236,16 @@ def _refuse_going_back(pipeline: Any, as_of: datetime, providers: list[str]) -> 
 
 def _query_one(pipeline: Any, query: str, *args: Any) -> Any:
     """The first value *query* gives, or None when the store or its table is not there yet."""
+    from dlt.destinations.exceptions import DatabaseUndefinedRelation
+
     try:
         with pipeline.sql_client() as client:
             if not client.has_dataset():
                 return None
             with client.execute_query(query, *args) as cursor:
                 row = cursor.fetchone()
-    except Exception as exc:  # no such table yet: dlt wraps the destination's error
-        if "runs" in str(exc) or "does not exist" in str(exc).lower():
-            return None
-        raise
+    except DatabaseUndefinedRelation:  # the dataset is there, its runs table not yet
+        return None
     return None if row is None else row[0]
 
 
