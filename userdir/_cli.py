@@ -1030,7 +1030,9 @@ def sync_command(
 ) -> None:
     """List every provider and keep the users as history (dlt, scd2) in DuckDB or
     any dlt destination. A provider whose listing did not finish retires nobody;
-    the next sync resumes it.
+    the next sync resumes it. Each provider is synced on its own, whatever
+    --on-error says: a failing one is recorded and the others go on, and a
+    malformed record keeps its account's last version.
 
     \b
     Examples:
