@@ -333,15 +333,21 @@ def _staged(attempt: str, provider: str, page: int, users: list[User]) -> Any:
     import pyarrow as pa
 
     count = len(users)
-    return pa.table(
-        {
-            "attempt": pa.array([attempt] * count, pa.string()),
-            "provider": pa.array([provider] * count, pa.string()),
-            "page": pa.array([page] * count, pa.int64()),
-            "id": pa.array([user.id for user in users], pa.string()),
-            "user": pa.array([user.model_dump_json() for user in users], pa.string()),
-        }
+    columns = {
+        "attempt": [attempt] * count,
+        "provider": [provider] * count,
+        "page": [page] * count,
+        "id": [user.id for user in users],
+        "user": [user.model_dump_json() for user in users],
+    }
+    # Fields exactly as the column hints say (not nullable), or dlt warns on every page.
+    schema = pa.schema(
+        [
+            pa.field(name, pa.int64() if name == "page" else pa.string(), nullable=False)
+            for name in columns
+        ]
     )
+    return pa.Table.from_pydict(columns, schema=schema)
 
 
 def _on_files(pipeline: Any) -> bool:
