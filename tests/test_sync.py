@@ -226,3 +226,22 @@ def test_a_filesystem_destination_keeps_the_same_history_read_back_by_duckdb(
         f"SELECT count(*) FROM read_parquet('{bucket}/userdir/user_snapshots/*.parquet')"
     ).fetchall()
     assert snapshots == [(250 + 249,)]  # one whole snapshot per complete sync
+
+
+def test_a_user_staged_twice_is_merged_once_from_its_newest_page(tmp_path: Path) -> None:
+    failing = FreddySandbox()
+    failing.inject(Fault(status=400, after=1, times=1))
+    run_sync(tmp_path, 0, {"freddy": failing})  # page 1 staged, the listing unfinished
+    staged = "userdir.pending_users"
+    with duckdb.connect(str(tmp_path / "history.duckdb")) as con:
+        row = con.execute(f"SELECT id, user FROM {staged} WHERE user LIKE '%\"is_active\":true%'")
+        user_id, text = row.fetchall()[0]
+        later = json.loads(text) | {"status": "inactive", "is_active": False}
+        con.execute(  # the same user again, on a later page, now inactive
+            f"INSERT INTO {staged} BY NAME SELECT attempt, provider, 99 AS page, id, ? AS user "
+            f"FROM {staged} WHERE id = ?",
+            [json.dumps(later), user_id],
+        )
+    run_sync(tmp_path, 1, {"freddy": failing})
+    versions = rows(tmp_path, "SELECT status FROM userdir.users WHERE id = ?", user_id)
+    assert versions == [("inactive",)]

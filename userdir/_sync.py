@@ -389,13 +389,24 @@ def _complete_listing(
     of each user), then the kept versions of the records it could not read."""
     from .integrations.dlt import user_row
 
-    latest = "row_number() OVER (PARTITION BY id ORDER BY page DESC)"
+    # Each id once, its newest page's copy (a resumed listing over shifting offsets
+    # may have staged someone twice). Only the few repeated ids are looked up first:
+    # sorting or windowing every staged document would make DuckDB hold them all.
     staged = f"{pipeline.dataset_name}.pending_users"
-    chosen = f"SELECT user AS u, {latest} AS n FROM {staged} WHERE attempt = %s"  # noqa: S608 - our own dataset name; values are bound
-    query = f"SELECT u FROM ({chosen}) WHERE n = 1"  # noqa: S608 - as above
-    with pipeline.sql_client() as client, client.execute_query(query, listing.attempt) as cur:
-        while batch := cur.fetchmany(_FETCH):
-            yield [user_row(User.model_validate_json(text)) for (text,) in batch]
+    repeated = (
+        f"SELECT id, max(page) FROM {staged} WHERE attempt = %s GROUP BY id HAVING count(*) > 1"  # noqa: S608 - our own dataset name; values are bound
+    )
+    query = f"SELECT id, page, user FROM {staged} WHERE attempt = %s"  # noqa: S608 - as above
+    with pipeline.sql_client() as client:
+        with client.execute_query(repeated, listing.attempt) as cur:
+            newest = dict(cur.fetchall())
+        with client.execute_query(query, listing.attempt) as cur:
+            while batch := cur.fetchmany(_FETCH):
+                yield [
+                    user_row(User.model_validate_json(text))
+                    for user_id, page, text in batch
+                    if newest.get(user_id, page) == page
+                ]
     if listing.unreadable:
         yield list(_current_versions(pipeline, listing.provider, listing.unreadable, files=files))
 
