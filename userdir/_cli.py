@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -48,8 +48,11 @@ from ._output import FORMATS, Writer, atomic_write, printable, terminal_text, wr
 from ._plugins import adapter_registry, default_plugin_manager
 from ._reconcile import MATCHERS, ReconciliationReport, load_id_map, reconcile
 from ._review import FINDING_KINDS, SEVERITIES, ReviewReport, review
-from ._snapshot import Snapshot, diff_snapshots, write_snapshot
+from ._snapshot import Snapshot, SnapshotDiff, diff_snapshots, write_snapshot
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._store import Changes, History
 
 __all__ = [
     "EXIT_ERROR",
@@ -763,7 +766,8 @@ def _id_map(path: Path) -> dict[str, str]:
         raise ConfigurationError(f"id map {str(path)!r} cannot be read: {exc}") from None
 
 
-def _render_report(report: ReconciliationReport, fmt: str) -> str:
+def _as_file_format(report: ReconciliationReport | ReviewReport, fmt: str) -> str | None:
+    """*report* as JSON, CSV, markdown or HTML; None for the table (each its own)."""
     if fmt == "json":
         return report.to_json() + "\n"
     if fmt == "csv":
@@ -772,6 +776,22 @@ def _render_report(report: ReconciliationReport, fmt: str) -> str:
         return report.to_markdown()
     if fmt == "html":
         return report.to_html()
+    return None
+
+
+def _echo_result(result: SnapshotDiff | Changes | History, fmt: str) -> None:
+    """A diff, changes or history: JSON, or its lines for people."""
+    if fmt == "json":
+        _echo(result.to_json())
+    else:
+        for line in result.lines():
+            _echo(line)
+
+
+def _render_report(report: ReconciliationReport, fmt: str) -> str:
+    rendered = _as_file_format(report, fmt)
+    if rendered is not None:
+        return rendered
     summary = report.summary()
     lines = [
         f"{summary['users']} users, {summary['identities']} identities, "
@@ -1114,11 +1134,7 @@ def changes_command(
     result = _history(store, destination, sandbox).changes(
         since, between=between, provider=provider
     )
-    if fmt == "json":
-        _echo(result.to_json())
-    else:
-        for line in result.lines():
-            _echo(line)
+    _echo_result(result, fmt)
     _conclude(all(c.certain for c in result.providers.values()))
 
 
@@ -1143,11 +1159,7 @@ def history_command(
       userdir history pneumatic:2893 --sandbox --format json
     """
     result = _history(store, destination, sandbox).history(key)
-    if fmt == "json":
-        _echo(result.to_json())
-    else:
-        for line in result.lines():
-            _echo(line)
+    _echo_result(result, fmt)
 
 
 def _since(text: str) -> datetime | timedelta:
@@ -1168,14 +1180,9 @@ def _moment(text: str) -> datetime:
 
 
 def _render_review(report: ReviewReport, fmt: str, *, limit: int | None = None) -> str:
-    if fmt == "json":
-        return report.to_json() + "\n"
-    if fmt == "csv":
-        return report.to_csv()
-    if fmt == "markdown":
-        return report.to_markdown()
-    if fmt == "html":
-        return report.to_html()
+    rendered = _as_file_format(report, fmt)
+    if rendered is not None:
+        return rendered
     summary = report.summary()
     roster = report.roster
     lines = [
@@ -1236,11 +1243,7 @@ def diff(old: Path, new: Path, fmt: str) -> None:
       userdir diff monday.jsonl friday.jsonl
     """
     result = diff_snapshots(Snapshot.load(old), Snapshot.load(new))
-    if fmt == "json":
-        _echo(result.to_json())
-    else:
-        for line in result.lines():
-            _echo(line)
+    _echo_result(result, fmt)
     _conclude(all(d.certain for d in result.providers.values()))
 
 
