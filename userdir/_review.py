@@ -30,6 +30,7 @@ from ._errors import ConfigurationError
 from ._listing import ProviderReport
 from ._models import User, UserStatus, UserType
 from ._output import markdown_cell, neutralize_cell
+from ._types import as_utc
 
 if TYPE_CHECKING:
     from ._directory import Directory
@@ -430,7 +431,7 @@ def review(
         if bad:
             raise ConfigurationError(f"prices must be numbers of at least 0: {bad}")
     now = datetime.now(timezone.utc) if now is None else now
-    now = now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)
+    now = as_utc(now)
     login_cutoff = now - inactive_after
     invite_cutoff = now - invite_expires_after
     allowed = _Allow(allow)

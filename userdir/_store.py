@@ -28,7 +28,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +39,7 @@ from ._models import User, normalize_email
 from ._output import printable
 from ._snapshot import MOVER_FIELDS, _jsonable
 from ._sync import DATASET, PIPELINE, SyncRun, default_store_path
+from ._types import as_utc
 
 __all__ = [
     "TRACKED_FIELDS",
@@ -390,13 +391,6 @@ def _tracked_changes(before: User, after: User) -> dict[str, tuple[Any, Any]]:
     }
 
 
-def _utc(moment: datetime) -> datetime:
-    """Aware UTC; a naive time is read as UTC, as everywhere in userdir."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
@@ -488,7 +482,7 @@ class Store:
         if self._user_columns is None:
             return
         b = self._backend
-        valid, args = self._valid(None if at is None else _utc(at))
+        valid, args = self._valid(None if at is None else as_utc(at))
         if provider is not None:
             valid += f" AND {b.column('provider')} = {b.mark}"
             args.append(provider)
@@ -552,7 +546,7 @@ class Store:
                     raise ConfigurationError("since must be a duration back in time, not forward")
                 moment = last.as_of - since
             else:
-                moment = _utc(since)
+                moment = as_utc(since)
             old, new = _iso(moment), last.run_id
             old_key, new_key = (moment, _AFTER_EVERY_ID), _run_order(last)
 
@@ -637,8 +631,8 @@ class Store:
         versions: dict[str, list[tuple[User, datetime, datetime | None]]] = {}
         for row in self._rows(sql, [text, normalize_email(text)]):
             user = _user(names, row[:-2])
-            valid_to = None if row[-1] is None else _utc(row[-1])
-            versions.setdefault(user.id, []).append((user, _utc(row[-2]), valid_to))
+            valid_to = None if row[-1] is None else as_utc(row[-1])
+            versions.setdefault(user.id, []).append((user, as_utc(row[-2]), valid_to))
         events = [e for account in versions.values() for e in _timeline(account)]
         order = {"retired": 0, "appeared": 1, "reappeared": 1, "changed": 2}
         events.sort(key=lambda e: (e.at, order[e.kind], e.id))
@@ -678,7 +672,7 @@ class Store:
 def _run(row: dict[str, Any]) -> SyncRun:
     for name in ("as_of", "started_at", "finished_at"):
         if isinstance(row[name], datetime):
-            row[name] = _utc(row[name])
+            row[name] = as_utc(row[name])
     errors = row["errors"]
     if isinstance(errors, str):
         errors = json.loads(errors)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ._errors import ConfigurationError, PaginationError, UserdirError, redact
 from ._models import User
+from ._types import as_utc
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ def sync(
     except ImportError:
         raise ConfigurationError("sync needs the 'dlt' extra: pip install 'userdir[dlt]'") from None
 
-    as_of = _utc(now) if now is not None else datetime.now(timezone.utc)
+    as_of = as_utc(now) if now is not None else datetime.now(timezone.utc)
     if destination is None:
         path = Path(store) if store is not None else default_store_path()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,14 +210,6 @@ def sync(
     return runs
 
 
-def _utc(moment: datetime) -> datetime:
-    return (
-        moment.replace(tzinfo=timezone.utc)
-        if moment.tzinfo is None
-        else moment.astimezone(timezone.utc)
-    )
-
-
 def _refuse_going_back(pipeline: Any, as_of: datetime, providers: list[str]) -> None:
     """Versions are valid from their sync's time: a sync older than the last one
     of the same providers would make validity intervals overlap. (Per provider:
@@ -227,10 +220,10 @@ def _refuse_going_back(pipeline: Any, as_of: datetime, providers: list[str]) -> 
     runs = f"{pipeline.dataset_name}.runs"
     query = f"SELECT max(as_of) FROM {runs} WHERE provider IN ({marks})"  # noqa: S608 - our own dataset name; values are bound
     last = _query_one(pipeline, query, *providers)
-    if last is not None and _utc(last) >= as_of:
+    if last is not None and as_utc(last) >= as_of:
         raise ConfigurationError(
             f"this sync's time {as_of.isoformat()} is not after the last sync's "
-            f"({_utc(last).isoformat()}); history only moves forward"
+            f"({as_utc(last).isoformat()}); history only moves forward"
         )
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "Lookup",
     "Since",
     "UserQuery",
+    "as_utc",
     "json_object",
     "parse_since",
 ]
@@ -60,9 +61,14 @@ def parse_since(value: Since) -> datetime:
                 f"not {type(value).__name__}"
             )
         value = datetime.combine(value, time())
-    if value.tzinfo is None or value.utcoffset() is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    return as_utc(value)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """*moment* as aware UTC; a naive time is read as UTC, as everywhere in userdir."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
 
 
 @dataclass(frozen=True)
